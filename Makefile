@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: MIT
+# A thin layer over CMake: `make demo` and `make test` are all a new
+# machine needs.  Missing Debian packages are installed when run as root,
+# else the apt-get line is printed.
+DEBS     = cmake gcc pkg-config libevent-dev libsqlite3-dev libncurses-dev check tmux python3
+BUILD    = build
+ASAN     = build-asan
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE    = cmake -S . -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all deps build asan demo test bench clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing: $$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
+	  else \
+	    echo "missing Debian packages; run:"; \
+	    echo "  sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	@$(CMAKE) -B $(BUILD) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan: deps
+	@$(CMAKE) -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DTL_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN) -j $(JOBS)
+
+demo: build
+	@sh examples/demo.sh $(BUILD)
+
+test: build asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@sh bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/* loop_int.h -- the private layout of the loop, its tasks and objects,
+ * shared by the core/ sources and nothing else.
+ *
+ * Invariant: a task is in at most one place at a time -- the ready list, one
+ * wait list (a queue's getters, a lock's waiters, a task's joiners, ...),
+ * the sleep heap, one socket's waiter slot, or nowhere (running, ended).
+ * So one intrusive link per task is enough, waking is O(1), and cancel can
+ * always take a task out of whatever it waits on.  Counters: nready tasks
+ * are linked on loop->ready, nheap sleep, nio wait for I/O, nparked wait on
+ * lists; a run is over when all four are zero, deadlocked when only nparked
+ * is not.
+ */
+#ifndef TL_LOOP_INT_H
+#define TL_LOOP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctx.h"
+#include "env.h"
+#include "tapeloop.h"
+
+#define TL_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- intrusive lists (circular, with a head node) ------------------ */
+
+typedef struct tl__link {
+    struct tl__link *next;      /* towards the tail */
+    struct tl__link *prev;      /* towards the head */
+} tl__link;
+
+#define tl__container_of(p, T, m) ((T *)(void *)((char *)(p)-offsetof(T, m)))
+
+static inline void tl__list_init(tl__link *h) { h->next = h->prev = h; }
+static inline int tl__list_empty(const tl__link *h) { return h->next == h; }
+
+static inline void
+tl__list_push(tl__link *h, tl__link *n)         /* at the tail */
+{
+    n->prev = h->prev;
+    n->next = h;
+    h->prev->next = n;
+    h->prev = n;
+}
+
+static inline void
+tl__list_push_front(tl__link *h, tl__link *n)
+{
+    tl__list_push(h->next, n);
+}
+
+static inline void
+tl__list_del(tl__link *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->next = n->prev = n;
+}
+
+/* ---- memory, names ---------------------------------------------------- */
+
+TL_HIDDEN void *tl__alloc(size_t n);            /* NULL on failure */
+TL_HIDDEN void *tl__calloc(size_t n);
+TL_HIDDEN void *tl__realloc(void *p, size_t n);
+TL_HIDDEN void tl__free(void *p);
+TL_HIDDEN char *tl__strdup(const char *s);
+/* Copies name (NULL -> NULL) into *out; TL_ENAMETOOLONG, TL_ENOMEM. */
+TL_HIDDEN int tl__name(char **out, const char *name);
+
+/* ---- stacks ----------------------------------------------------------- */
+
+typedef struct tl__stack {
+    void *map;                  /* the whole mapping, guard page included */
+    size_t maplen;              /* its length */
+    void *lo;                   /* lowest usable byte */
+    size_t size;                /* usable bytes */
+    unsigned vg_id;             /* Valgrind's stack id */
+    int guard;                  /* 1 if map starts with a PROT_NONE page */
+} tl__stack;
+
+typedef struct tl__pool {
+    tl__stack *free;            /* stacks ready for reuse (LIFO) */
+    size_t nfree, cap;          /* how many, and the array's room */
+    size_t size;                /* usable size of every stack here */
+} tl__pool;
+
+TL_HIDDEN int tl__stack_get(tl__pool *p, tl__stack *out);
+TL_HIDDEN void tl__stack_put(tl__pool *p, tl__stack *s);
+TL_HIDDEN void tl__pool_fini(tl__pool *p);
+/* Installs the SIGSEGV reporter (once per process) and an alternate
+ * signal stack for this thread if it has none. */
+TL_HIDDEN void tl__stack_guard_install(void);
+
+/* ---- objects ---------------------------------------------------------- */
+
+enum tl__obj_kind { TL__QUEUE, TL__FLAG, TL__LOCK, TL__COND, TL__LATCH,
+                    TL__SOCKET };
+
+/* The header every queue, sync object and socket starts with. */
+typedef struct tl__obj {
+    tl_loop *loop;              /* owner; NULL until first use if none */
+    tl__link node;              /* in loop->objects */
+    unsigned id;                /* per loop and id family, from 1 */
+    int kind;                   /* enum tl__obj_kind */
+    char *name;                 /* copied; NULL = none */
+} tl__obj;
+
+/* ---- tasks ------------------------------------------------------------ */
+
+/* What a task asks of the scheduler as it switches out. */
+enum tl__cmd { TL__CMD_NONE,    /* it already placed itself somewhere */
+               TL__CMD_EXIT,    /* it has ended: finish it */
+               TL__CMD_CUSTOM   /* hand (code, arg) to the command hook */ };
+
+struct tl_task {
+    tl__ctx ctx;                /* saved registers while switched out */
+    tl_loop *loop;              /* owner */
+    tl__link link;              /* ready list or a wait list */
+    tl__link all;               /* loop->tasks, in id order */
+    tl__link joiners;           /* tasks blocked joining this one */
+    unsigned id;                /* 1 = first root, then creation order */
+    unsigned parent;            /* spawner's id, 0 for a root */
+    unsigned char state;        /* tl_task_state */
+    unsigned char wait;         /* tl_wait_kind while blocked */
+    unsigned char cmd;          /* enum tl__cmd, read after it switches out */
+    unsigned char cancelled;    /* tl_cancel was called (sticky) */
+    unsigned char detached;     /* free when it ends */
+    unsigned char started;      /* has run at least once */
+    int rc;                     /* what its pending call returns */
+    void *val;                  /* the value it returns / the item it puts */
+    void *wobj;                 /* what it waits on: tl__obj or tl_task */
+    int ccode;                  /* custom command code */
+    int64_t deadline;           /* sleeping: wake at (env ns) */
+    uint64_t sseq;              /* sleeping: tie-break, FIFO */
+    size_t heap_i;              /* sleeping: index in loop->heap */
+    tl_task_fn fn;              /* body */
+    void *arg;                  /* its argument */
+    void *result;               /* its return value once done */
+    char *error;                /* tl_fail's message */
+    char *name;                 /* copied; NULL = none */
+    tl__stack stack;            /* while alive */
+};
+
+/* ---- the loop --------------------------------------------------------- */
+
+struct tl_loop {
+    tl__ctx sched;              /* the scheduler: the thread's own stack */
+    tl_task *cur;               /* the running task, NULL in the scheduler */
+    tl__link ready;             /* runnable tasks, FIFO */
+    size_t nready;              /* their count */
+    tl_task **heap;             /* sleepers, min-heap on (deadline, sseq) */
+    size_t nheap, capheap;      /* count and room */
+    uint64_t sseq;              /* next sleep sequence number */
+    size_t nparked;             /* tasks on wait lists (queue, join, sync) */
+    size_t nio;                 /* tasks waiting for socket readiness */
+    tl__link tasks;             /* every task held, in id order */
+    tl__link objects;           /* queues, sync objects, sockets bound here */
+    unsigned ntasks, nqueues, nsockets, nsyncs;   /* id counters */
+    tl__pool pool;              /* stacks */
+    const tl_env *env;          /* clock, readiness, sockets, seed */
+    void *envs;                 /* the env's state */
+    uint64_t rng[4];            /* xoshiro256** state */
+    tl_command_fn cmd_fn;       /* custom command hook */
+    void *cmd_ud;               /* its udata */
+    tl_task *root;              /* this run's root */
+    tl_loop *prev_last;         /* the thread's previous "last created" */
+    int running;                /* inside tl_loop_run */
+};
+
+/* The running loop and the last one created on this thread. */
+extern _Thread_local tl_loop *tl__running
+    __attribute__((tls_model("initial-exec")));
+extern _Thread_local tl_loop *tl__last
+    __attribute__((tls_model("initial-exec")));
+
+/* The running task, or NULL; fills *tp. */
+#define TL__TASK(tp)                                                       \
+    do {                                                                   \
+        tl_loop *l_ = tl__running;                                         \
+        if (!l_ || !(tp = l_->cur))                                        \
+            return TL_ENOTASK;                                             \
+    } while (0)
+
+/* loop.c */
+TL_HIDDEN int tl__obj_init(tl__obj *o, int kind, const char *name);
+TL_HIDDEN int tl__obj_bind(tl__obj *o, tl_loop *loop);
+TL_HIDDEN void tl__obj_fini(tl__obj *o);
+TL_HIDDEN int64_t tl__now_ns(tl_loop *loop);
+
+/* task.c */
+TL_HIDDEN void tl__make_ready(tl_loop *loop, tl_task *t, int rc, void *val);
+TL_HIDDEN int tl__park(tl_task *t, tl__link *list, int wait, void *obj);
+TL_HIDDEN void tl__unpark(tl_task *t, int rc, void *val);
+TL_HIDDEN int tl__suspend(tl_task *t);
+TL_HIDDEN int tl__yield_to_tail(tl_task *t, int rc);
+TL_HIDDEN void tl__wake_all(tl__link *list, int rc);
+TL_HIDDEN void tl__step(tl_loop *loop);
+TL_HIDDEN void tl__run_timers(tl_loop *loop, int64_t now);
+TL_HIDDEN void tl__task_free(tl_task *t);
+TL_HIDDEN int tl__task_new(tl_task **out, tl_loop *loop, tl_task_fn fn,
+                           void *arg, const char *name, unsigned parent);
+
+/* sync.c */
+TL_HIDDEN tl_task *tl__lock_owner(const tl__obj *o);
+TL_HIDDEN void tl__lock_detach(tl__obj *o);
+
+/* net.c */
+TL_HIDDEN void tl__net_cancel(tl_task *t);
+TL_HIDDEN void tl__net_detach(tl__obj *o);
+
+/* Checks for task calls on an object: bound to the caller's loop. */
+static inline int
+tl__obj_use(tl__obj *o, tl_task *t)
+{
+    if (o->loop == t->loop)
+        return 0;
+    return tl__obj_bind(o, t->loop);
+}
+
+#endif /* TL_LOOP_INT_H */

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/* net.c -- TCP sockets as loop commands.  Every socket call goes through
+ * the env (so replay can answer it from a trace): try the call, and on
+ * TL_EAGAIN park the task until the env reports readiness, then try again.
+ * One task at a time may wait in each direction of a socket.
+ */
+#include <unistd.h>
+
+#include "loop_int.h"
+
+struct tl_socket {
+    tl__obj obj;                /* id, loop */
+    int fd;                     /* -1 once closed */
+    int port;                   /* bound port (listener) or peer port */
+    tl_task *waiter[2];         /* parked in READ, WRITE */
+    void *slot;                 /* the env's per-socket state */
+};
+
+static tl_loop *
+ambient(void)
+{
+    return tl__running ? tl__running : tl__last;
+}
+
+static int
+sock_new(tl_socket **out, tl_loop *loop)
+{
+    tl_socket *s = tl__calloc(sizeof *s);
+    int rc;
+
+    if (!s)
+        return TL_ENOMEM;
+    if ((rc = tl__obj_init(&s->obj, TL__SOCKET, NULL)) != 0) {
+        tl__free(s);
+        return rc;
+    }
+    tl__obj_bind(&s->obj, loop);
+    s->fd = -1;
+    *out = s;
+    return 0;
+}
+
+static void
+sock_free(tl_socket *s)
+{
+    tl__obj_fini(&s->obj);
+    tl__free(s);
+}
+
+static ssize_t
+call(tl_loop *loop, tl_socket *s, tl_sockreq *req)
+{
+    req->sock = s;
+    req->fd = s->fd;
+    return loop->env->sock(loop->envs, req, &s->slot);
+}
+
+/* Parks t until s is ready in direction dir. */
+static int
+io_wait(tl_task *t, tl_socket *s, int dir, int wait)
+{
+    tl_loop *loop = t->loop;
+    int rc;
+
+    if (s->waiter[dir])
+        return TL_EBUSY;
+    rc = loop->env->watch(loop->envs, s, s->fd, dir, &s->slot);
+    if (rc)
+        return rc;
+    s->waiter[dir] = t;
+    loop->nio++;
+    t->state = TL_TASK_BLOCKED;
+    t->wait = (unsigned char)wait;
+    t->wobj = s;
+    return tl__suspend(t);
+}
+
+void
+tl__io_ready(tl_socket *s, int dir)
+{
+    tl_task *t = s->waiter[dir];
+
+    if (!t)
+        return;
+    s->waiter[dir] = NULL;
+    t->loop->nio--;
+    tl__make_ready(t->loop, t, 0, NULL);
+}
+
+static int
+dir_of(int wait)
+{
+    return wait == TL_WAIT_ACCEPT || wait == TL_WAIT_RECV ? TL_IO_READ
+                                                          : TL_IO_WRITE;
+}
+
+void
+tl__net_cancel(tl_task *t)
+{
+    tl_socket *s = t->wobj;
+    int dir = dir_of(t->wait);
+
+    t->loop->env->unwatch(t->loop->envs, dir, &s->slot);
+    s->waiter[dir] = NULL;
+    t->loop->nio--;
+}
+
+void
+tl__net_detach(tl__obj *o)
+{
+    tl_socket *s = (tl_socket *)(void *)o;
+    tl_sockreq req = {.op = TL_SOCK_FORGET};
+
+    call(o->loop, s, &req);
+    s->waiter[0] = s->waiter[1] = NULL;
+}
+
+/* The checks every task call starts with. */
+static int
+enter(tl_socket *s, tl_task **tp)
+{
+    tl_task *t;
+    int rc;
+
+    TL__TASK(t);
+    if (!s || s->fd < 0)
+        return TL_EINVAL;
+    if ((rc = tl__obj_use(&s->obj, t)) != 0)
+        return rc;
+    *tp = t;
+    return t->cancelled ? TL_ECANCELED : 0;
+}
+
+/* Repeats req until it does not say TL_EAGAIN, waiting in between. */
+static ssize_t
+retry(tl_task *t, tl_socket *s, tl_sockreq *req, int wait)
+{
+    for (;;) {
+        ssize_t n = call(t->loop, s, req);
+        int rc;
+        if (n != TL_EAGAIN)
+            return n;
+        if ((rc = io_wait(t, s, dir_of(wait), wait)) != 0)
+            return rc;
+    }
+}
+
+int
+tl_listen(tl_socket **out, const char *host, int port, int backlog)
+{
+    tl_loop *loop = ambient();
+    tl_sockreq req = {.op = TL_SOCK_LISTEN, .host = host, .port = port,
+                      .backlog = backlog > 0 ? backlog : 128};
+    tl_socket *s;
+    int rc;
+
+    if (!out || !host || port < 0 || port > 65535)
+        return TL_EINVAL;
+    if (!loop)
+        return TL_ENOLOOP;
+    if ((rc = sock_new(&s, loop)) != 0)
+        return rc;
+    if ((rc = (int)call(loop, s, &req)) < 0) {
+        sock_free(s);
+        return rc;
+    }
+    s->fd = req.fd;
+    s->port = req.port;
+    *out = s;
+    return 0;
+}
+
+int
+tl_connect(tl_socket **out, const char *host, int port)
+{
+    tl_sockreq req = {.op = TL_SOCK_CONNECT, .host = host, .port = port};
+    tl_socket *s;
+    tl_task *t;
+    int rc;
+
+    TL__TASK(t);
+    if (!out || !host || port <= 0 || port > 65535)
+        return TL_EINVAL;
+    if (t->cancelled)
+        return TL_ECANCELED;
+    if ((rc = sock_new(&s, t->loop)) != 0)
+        return rc;
+    rc = (int)call(t->loop, s, &req);
+    if (rc == TL_EAGAIN || rc == 0)
+        s->fd = req.fd;
+    if (rc == TL_EAGAIN && (rc = io_wait(t, s, TL_IO_WRITE,
+                                         TL_WAIT_CONNECT)) == 0) {
+        tl_sockreq done = {.op = TL_SOCK_CONNECTED};
+        rc = (int)call(t->loop, s, &done);
+    }
+    if (rc < 0) {
+        tl_socket_close(s);
+        return rc;
+    }
+    s->port = port;
+    *out = s;
+    return 0;
+}
+
+int
+tl_accept(tl_socket *listener, tl_socket **out)
+{
+    tl_sockreq req = {.op = TL_SOCK_ACCEPT};
+    tl_socket *s;
+    tl_task *t;
+    int rc;
+
+    if ((rc = enter(listener, &t)) != 0)
+        return rc;
+    if (!out)
+        return TL_EINVAL;
+    if ((rc = sock_new(&s, t->loop)) != 0)
+        return rc;
+    if ((rc = (int)retry(t, listener, &req, TL_WAIT_ACCEPT)) < 0) {
+        sock_free(s);
+        return rc;
+    }
+    s->fd = req.fd;
+    s->port = req.port;
+    *out = s;
+    return 0;
+}
+
+ssize_t
+tl_recv(tl_socket *s, void *buf, size_t len)
+{
+    tl_sockreq req = {.op = TL_SOCK_RECV, .buf = buf, .len = len};
+    tl_task *t;
+    int rc;
+
+    if ((rc = enter(s, &t)) != 0)
+        return rc;
+    if (!buf && len)
+        return TL_EINVAL;
+    return retry(t, s, &req, TL_WAIT_RECV);
+}
+
+ssize_t
+tl_send(tl_socket *s, const void *buf, size_t len)
+{
+    tl_sockreq req = {.op = TL_SOCK_SEND, .buf = (void *)buf, .len = len};
+    tl_task *t;
+    int rc;
+
+    if ((rc = enter(s, &t)) != 0)
+        return rc;
+    if (!buf && len)
+        return TL_EINVAL;
+    return retry(t, s, &req, TL_WAIT_SEND);
+}
+
+int
+tl_send_all(tl_socket *s, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len) {
+        ssize_t n = tl_send(s, p, len);
+        if (n < 0)
+            return (int)n;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+void
+tl_socket_close(tl_socket *s)
+{
+    tl_sockreq req = {.op = TL_SOCK_CLOSE};
+
+    if (!s)
+        return;
+    for (int dir = 0; dir < 2; dir++) {
+        tl_task *t = s->waiter[dir];
+        if (!t)
+            continue;
+        tl__net_cancel(t);
+        tl__make_ready(t->loop, t, -EBADF, NULL);
+    }
+    if (s->obj.loop)
+        call(s->obj.loop, s, &req);
+    else if (s->fd >= 0)
+        close(s->fd);
+    sock_free(s);
+}
+
+int
+tl_socket_port(const tl_socket *s)
+{
+    return s ? s->port : 0;
+}
+
+unsigned
+tl_socket_id(const tl_socket *s)
+{
+    return s ? s->obj.id : 0;
+}

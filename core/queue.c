@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/* queue.c -- FIFO queues of pointers, bounded or not, with Flowno's seed
+ * semantics and its bugs fixed (docs/loop.md lists both).  Items live in a
+ * ring; blocked getters, peekers and putters in FIFO wait lists.  Waiters
+ * exist only while the queue is empty (getters, peekers) or full (putters).
+ */
+#include <string.h>
+
+#include "loop_int.h"
+
+struct tl_queue {
+    tl__obj obj;                /* id, name, loop */
+    void **ring;                /* items, ring[head] is the oldest */
+    size_t head, len, cap;      /* ring position, item count, ring room */
+    size_t maxsize;             /* 0 = unbounded */
+    tl__link getters;           /* tasks blocked in get */
+    tl__link peekers;           /* tasks blocked in peek */
+    tl__link putters;           /* tasks blocked in put; their item in ->val */
+    int closed;                 /* tl_queue_close was called */
+};
+
+int
+tl_queue_new(tl_queue **out, size_t maxsize, const char *name)
+{
+    tl_queue *q;
+    int rc;
+
+    if (!out)
+        return TL_EINVAL;
+    if (!(q = tl__calloc(sizeof *q)))
+        return TL_ENOMEM;
+    if ((rc = tl__obj_init(&q->obj, TL__QUEUE, name)) != 0) {
+        tl__free(q);
+        return rc;
+    }
+    q->maxsize = maxsize;
+    tl__list_init(&q->getters);
+    tl__list_init(&q->peekers);
+    tl__list_init(&q->putters);
+    *out = q;
+    return 0;
+}
+
+void
+tl_queue_free(tl_queue *q)
+{
+    if (!q)
+        return;
+    tl__wake_all(&q->getters, TL_ECLOSED);
+    tl__wake_all(&q->peekers, TL_ECLOSED);
+    tl__wake_all(&q->putters, TL_ECLOSED);
+    tl__obj_fini(&q->obj);
+    tl__free(q->ring);
+    tl__free(q);
+}
+
+static int
+push(tl_queue *q, void *item)
+{
+    if (q->len == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 8;
+        void **r = tl__alloc(cap * sizeof *r);
+        if (!r)
+            return TL_ENOMEM;
+        for (size_t i = 0; i < q->len; i++)
+            r[i] = q->ring[(q->head + i) % q->cap];
+        tl__free(q->ring);
+        q->ring = r;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->ring[(q->head + q->len++) % q->cap] = item;
+    return 0;
+}
+
+static void *
+pop(tl_queue *q)
+{
+    void *item = q->ring[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    return item;
+}
+
+/* The checks every task call on a queue starts with. */
+static int
+enter(tl_queue *q, tl_task **tp)
+{
+    tl_task *t;
+    int rc;
+
+    TL__TASK(t);
+    if (!q)
+        return TL_EINVAL;
+    if ((rc = tl__obj_use(&q->obj, t)) != 0)
+        return rc;
+    *tp = t;
+    return t->cancelled ? TL_ECANCELED : 0;
+}
+
+int
+tl_queue_put(tl_queue *q, void *item)
+{
+    tl_task *t;
+    int rc;
+
+    if ((rc = enter(q, &t)) != 0)
+        return rc;
+    if (q->closed)
+        return TL_ECLOSED;
+    if (!tl__list_empty(&q->getters) || !tl__list_empty(&q->peekers)) {
+        /* The queue is empty: peekers see the item, the first getter
+         * takes it, and they run before the putter does. */
+        while (!tl__list_empty(&q->peekers))
+            tl__unpark(tl__container_of(q->peekers.next, tl_task, link), 0,
+                       item);
+        if (!tl__list_empty(&q->getters))
+            tl__unpark(tl__container_of(q->getters.next, tl_task, link), 0,
+                       item);
+        else if ((rc = push(q, item)) != 0)
+            return rc;
+        return tl__yield_to_tail(t, 0);
+    }
+    if (q->maxsize && q->len >= q->maxsize) {
+        t->val = item;
+        return tl__park(t, &q->putters, TL_WAIT_PUT, q);
+    }
+    return push(q, item);
+}
+
+int
+tl_queue_get(tl_queue *q, void **item)
+{
+    tl_task *t;
+    void *it;
+    int rc;
+
+    if ((rc = enter(q, &t)) != 0)
+        return rc;
+    if (q->len) {
+        it = pop(q);
+        if (!tl__list_empty(&q->putters)) {     /* room: the first putter */
+            tl_task *p = tl__container_of(q->putters.next, tl_task, link);
+            push(q, p->val);    /* cannot fail: a slot was just freed */
+            tl__unpark(p, 0, NULL);
+        }
+    } else if (q->closed) {
+        return TL_ECLOSED;
+    } else {
+        if ((rc = tl__park(t, &q->getters, TL_WAIT_GET, q)) != 0)
+            return rc;
+        it = t->val;
+    }
+    if (item)
+        *item = it;
+    return 0;
+}
+
+int
+tl_queue_peek(tl_queue *q, void **item)
+{
+    tl_task *t;
+    void *it;
+    int rc;
+
+    if ((rc = enter(q, &t)) != 0)
+        return rc;
+    if (q->len) {
+        it = q->ring[q->head];
+    } else if (q->closed) {
+        return TL_ECLOSED;
+    } else {
+        if ((rc = tl__park(t, &q->peekers, TL_WAIT_PEEK, q)) != 0)
+            return rc;
+        it = t->val;
+    }
+    if (item)
+        *item = it;
+    return 0;
+}
+
+int
+tl_queue_close(tl_queue *q)
+{
+    tl_task *t;
+    int rc = enter(q, &t);
+
+    if (rc != 0 && rc != TL_ECANCELED)
+        return rc;
+    q->closed = 1;
+    tl__wake_all(&q->getters, TL_ECLOSED);
+    tl__wake_all(&q->peekers, TL_ECLOSED);
+    tl__wake_all(&q->putters, TL_ECLOSED);
+    return rc ? rc : tl__yield_to_tail(t, 0);
+}
+
+size_t
+tl_queue_len(const tl_queue *q)
+{
+    return q ? q->len : 0;
+}
+
+bool
+tl_queue_is_closed(const tl_queue *q)
+{
+    return q && q->closed;
+}
+
+unsigned
+tl_queue_id(const tl_queue *q)
+{
+    return q ? q->obj.id : 0;
+}
+
+const char *
+tl_queue_name(const tl_queue *q)
+{
+    return q && q->obj.name ? q->obj.name : "";
+}

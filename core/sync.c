@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/* sync.c -- flag (Flowno's Event), lock, condition and latch.  Every wait
+ * list is FIFO (Flowno's HEAD used sets: hash order); signalling never
+ * yields; a lock is handed to its first waiter on release, so a woken
+ * waiter always holds it.  A cond waiter, once notified, queues for the
+ * lock like any acquirer.
+ */
+#include "loop_int.h"
+
+struct tl_flag {
+    tl__obj obj;                /* id, name, loop */
+    tl__link waiters;           /* tasks in tl_flag_wait */
+    int set;                    /* set once, for good */
+};
+
+struct tl_lock {
+    tl__obj obj;                /* id, name, loop */
+    tl__link waiters;           /* tasks queued for it, FIFO */
+    tl_task *owner;             /* NULL when free */
+};
+
+struct tl_cond {
+    tl__obj obj;                /* id, name, loop */
+    tl__link waiters;           /* tasks in tl_cond_wait, not yet notified */
+    tl_lock *lock;              /* borrowed */
+};
+
+struct tl_latch {
+    tl__obj obj;                /* id, name, loop */
+    tl__link waiters;           /* tasks in tl_latch_wait */
+    unsigned count;             /* open at 0 */
+};
+
+/* Allocates and initialises any of the four: they all start with the
+ * object header and a wait list. */
+static int
+sync_new(void **out, size_t size, int kind, const char *name)
+{
+    tl__obj *o;
+    int rc;
+
+    if (!out)
+        return TL_EINVAL;
+    if (!(o = tl__calloc(size)))
+        return TL_ENOMEM;
+    if ((rc = tl__obj_init(o, kind, name)) != 0) {
+        tl__free(o);
+        return rc;
+    }
+    tl__list_init((tl__link *)(o + 1));
+    *out = o;
+    return 0;
+}
+
+static void
+sync_free(tl__obj *o)
+{
+    if (!o)
+        return;
+    tl__wake_all((tl__link *)(o + 1), TL_ECLOSED);
+    tl__obj_fini(o);
+    tl__free(o);
+}
+
+/* The checks every task call starts with; *tp is the caller. */
+static int
+enter(tl__obj *o, tl_task **tp)
+{
+    tl_task *t;
+    int rc;
+
+    TL__TASK(t);
+    if (!o)
+        return TL_EINVAL;
+    if ((rc = tl__obj_use(o, t)) != 0)
+        return rc;
+    *tp = t;
+    return 0;
+}
+
+/* ---- flag ----------------------------------------------------------- */
+
+int
+tl_flag_new(tl_flag **out, const char *name)
+{
+    return sync_new((void **)out, sizeof(tl_flag), TL__FLAG, name);
+}
+
+int
+tl_flag_set(tl_flag *f)
+{
+    tl_task *t;
+    int rc = enter(f ? &f->obj : NULL, &t);
+
+    if (rc)
+        return rc;
+    f->set = 1;
+    tl__wake_all(&f->waiters, 0);
+    return 0;
+}
+
+int
+tl_flag_wait(tl_flag *f)
+{
+    tl_task *t;
+    int rc = enter(f ? &f->obj : NULL, &t);
+
+    if (rc)
+        return rc;
+    if (t->cancelled)
+        return TL_ECANCELED;
+    return f->set ? 0 : tl__park(t, &f->waiters, TL_WAIT_FLAG, f);
+}
+
+bool
+tl_flag_is_set(const tl_flag *f)
+{
+    return f && f->set;
+}
+
+void
+tl_flag_free(tl_flag *f)
+{
+    sync_free(f ? &f->obj : NULL);
+}
+
+/* ---- lock ----------------------------------------------------------- */
+
+int
+tl_lock_new(tl_lock **out, const char *name)
+{
+    return sync_new((void **)out, sizeof(tl_lock), TL__LOCK, name);
+}
+
+int
+tl_lock_acquire(tl_lock *l)
+{
+    tl_task *t;
+    int rc = enter(l ? &l->obj : NULL, &t);
+
+    if (rc)
+        return rc;
+    if (t->cancelled)
+        return TL_ECANCELED;
+    if (l->owner == t)
+        return TL_EINVAL;
+    if (!l->owner) {
+        l->owner = t;
+        return 0;
+    }
+    return tl__park(t, &l->waiters, TL_WAIT_LOCK, l);
+}
+
+/* Gives l to its first waiter, or frees it. */
+static void
+hand_over(tl_lock *l)
+{
+    if (tl__list_empty(&l->waiters)) {
+        l->owner = NULL;
+        return;
+    }
+    l->owner = tl__container_of(l->waiters.next, tl_task, link);
+    tl__unpark(l->owner, 0, NULL);
+}
+
+int
+tl_lock_release(tl_lock *l)
+{
+    tl_task *t;
+    int rc = enter(l ? &l->obj : NULL, &t);
+
+    if (rc)
+        return rc;
+    if (l->owner != t)
+        return TL_EINVAL;
+    hand_over(l);
+    return 0;
+}
+
+bool
+tl_lock_is_locked(const tl_lock *l)
+{
+    return l && l->owner;
+}
+
+void
+tl_lock_free(tl_lock *l)
+{
+    sync_free(l ? &l->obj : NULL);
+}
+
+tl_task *
+tl__lock_owner(const tl__obj *o)
+{
+    return ((const tl_lock *)(const void *)o)->owner;
+}
+
+void
+tl__lock_detach(tl__obj *o)
+{
+    ((tl_lock *)(void *)o)->owner = NULL;
+}
+
+/* ---- condition ------------------------------------------------------- */
+
+int
+tl_cond_new(tl_cond **out, tl_lock *l, const char *name)
+{
+    int rc;
+
+    if (!l)
+        return TL_EINVAL;
+    if ((rc = sync_new((void **)out, sizeof(tl_cond), TL__COND, name)) == 0)
+        (*out)->lock = l;
+    return rc;
+}
+
+int
+tl_cond_wait(tl_cond *c)
+{
+    tl_task *t;
+    int rc = enter(c ? &c->obj : NULL, &t);
+
+    if (rc)
+        return rc;
+    if (t->cancelled)
+        return TL_ECANCELED;
+    if (c->lock->owner != t)
+        return TL_EINVAL;
+    hand_over(c->lock);
+    return tl__park(t, &c->waiters, TL_WAIT_COND, c);
+}
+
+/* Moves up to n waiters from c to its lock's queue (they stay parked). */
+static int
+notify(tl_cond *c, size_t n)
+{
+    tl_task *t;
+    int rc = enter(c ? &c->obj : NULL, &t);
+
+    if (rc)
+        return rc;
+    if (c->lock->owner != t)
+        return TL_EINVAL;
+    while (n-- && !tl__list_empty(&c->waiters)) {
+        tl_task *w = tl__container_of(c->waiters.next, tl_task, link);
+        tl__list_del(&w->link);
+        tl__list_push(&c->lock->waiters, &w->link);
+        w->wait = TL_WAIT_LOCK;
+        w->wobj = c->lock;
+    }
+    return 0;
+}
+
+int
+tl_cond_notify(tl_cond *c)
+{
+    return notify(c, 1);
+}
+
+int
+tl_cond_notify_all(tl_cond *c)
+{
+    return notify(c, (size_t)-1);
+}
+
+void
+tl_cond_free(tl_cond *c)
+{
+    sync_free(c ? &c->obj : NULL);
+}
+
+/* ---- latch ----------------------------------------------------------- */
+
+int
+tl_latch_new(tl_latch **out, unsigned count, const char *name)
+{
+    int rc = sync_new((void **)out, sizeof(tl_latch), TL__LATCH, name);
+
+    if (rc == 0)
+        (*out)->count = count;
+    return rc;
+}
+
+int
+tl_latch_count_down(tl_latch *l)
+{
+    tl_task *t;
+    int rc = enter(l ? &l->obj : NULL, &t);
+
+    if (rc)
+        return rc;
+    if (l->count == 0)
+        return TL_EINVAL;
+    if (--l->count == 0)
+        tl__wake_all(&l->waiters, 0);
+    return 0;
+}
+
+int
+tl_latch_wait(tl_latch *l)
+{
+    tl_task *t;
+    int rc = enter(l ? &l->obj : NULL, &t);
+
+    if (rc)
+        return rc;
+    if (t->cancelled)
+        return TL_ECANCELED;
+    return l->count == 0 ? 0 : tl__park(t, &l->waiters, TL_WAIT_LATCH, l);
+}
+
+unsigned
+tl_latch_count(const tl_latch *l)
+{
+    return l ? l->count : 0;
+}
+
+void
+tl_latch_free(tl_latch *l)
+{
+    sync_free(l ? &l->obj : NULL);
+}

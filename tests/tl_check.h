@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* tl_check.h -- what every Check suite shares: the runner's main, and
+ * running a root task on a fresh loop that must end with nothing left
+ * behind.  Each suite file defines Suite *tl_<module>_suite(void). */
+#ifndef TL_CHECK_H
+#define TL_CHECK_H
+
+#include <check.h>
+#include <stdlib.h>
+
+#include "tapeloop.h"
+
+#define TL_CHECK_MAIN(suite_fn)                                             \
+    int main(void)                                                          \
+    {                                                                       \
+        SRunner *sr = srunner_create(suite_fn());                           \
+        int nf;                                                             \
+        srunner_run_all(sr, CK_NORMAL);                                     \
+        nf = srunner_ntests_failed(sr);                                     \
+        srunner_free(sr);                                                   \
+        return nf ? EXIT_FAILURE : EXIT_SUCCESS;                            \
+    }
+
+/* Runs fn(arg) as the root of a new loop, frees the loop, returns what
+ * tl_loop_run returned. */
+static inline int
+tl_check_run(tl_task_fn fn, void *arg, void **result)
+{
+    tl_loop *loop;
+    int rc;
+
+    ck_assert_int_eq(tl_loop_new(&loop, NULL), 0);
+    rc = tl_loop_run(loop, fn, arg, result);
+    tl_loop_free(loop);
+    return rc;
+}
+
+#endif
