@@ -159,7 +159,8 @@ forget(void **slot)
     *slot = NULL;
 }
 
-/* Resolves host:port (numeric, or a name resolved synchronously). */
+/* Resolves host:port.  Only numeric addresses and "localhost": a DNS
+ * lookup would block the whole loop. */
 static int
 resolve(const char *host, int port, int passive, struct addrinfo **ai)
 {
@@ -169,8 +170,11 @@ resolve(const char *host, int port, int passive, struct addrinfo **ai)
                                          (passive ? AI_PASSIVE : 0)};
     char serv[16];
 
+    if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
+    hints.ai_flags |= AI_NUMERICHOST;
     snprintf(serv, sizeof serv, "%d", port);
-    return getaddrinfo(host, serv, &hints, ai) == 0 ? 0 : -EADDRNOTAVAIL;
+    return getaddrinfo(host, serv, &hints, ai) == 0 ? 0 : TL_EINVAL;
 }
 
 static int

@@ -350,9 +350,11 @@ TL_API void tl_latch_free(tl_latch *l);
 /* Sockets (TCP, non-blocking, through the loop's env)                  */
 /* ------------------------------------------------------------------ */
 
-/* Binds and listens on host (numeric, or "localhost") and port (0 picks a
- * free one: see tl_socket_port).  Needs a loop (as tl_queue_new).  -errno
- * from the OS, TL_ENOLOOP, TL_EINVAL, TL_ENOMEM. */
+/* Binds and listens on host and port (0 picks a free one: see
+ * tl_socket_port).  Hosts are numeric IPv4/IPv6 addresses or "localhost"
+ * (a DNS lookup would block the loop): anything else is TL_EINVAL.  Needs
+ * a loop (as tl_queue_new).  -errno from the OS, TL_ENOLOOP, TL_EINVAL,
+ * TL_ENOMEM. */
 TL_API int tl_listen(tl_socket **out, const char *host, int port, int backlog);
 /* The bound (listener) or peer (connected) port; 0 for NULL. */
 TL_API int tl_socket_port(const tl_socket *s);
