@@ -5,10 +5,11 @@
 DEBS     = cmake gcc pkg-config libevent-dev libsqlite3-dev libncurses-dev check tmux python3
 BUILD    = build
 ASAN     = build-asan
+UCTX     = build-ucontext
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    = cmake -S . -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build asan demo test bench clean
+.PHONY: all deps build asan ucontext demo test bench clean
 
 all: build
 
@@ -35,14 +36,22 @@ asan: deps
 demo: build
 	@sh examples/demo.sh $(BUILD)
 
-test: build asan
+ucontext: deps
+	@$(CMAKE) -B $(UCTX) -DTL_CTX=ucontext >/dev/null
+	@cmake --build $(UCTX) -j $(JOBS)
+
+# The whole suite in a normal and in an ASan+UBSan build (any report
+# fails), then the Check suites once more over the ucontext fallback.
+test: build asan ucontext
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
+	cd $(UCTX) && ctest --output-on-failure -j $(JOBS) -E '^e2e_'
+
 
 bench: build
 	@sh bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(UCTX)
