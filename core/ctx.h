@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ctx.h -- switching between the scheduler's stack and a task's stack.
- * Only two directions exist: the scheduler enters a task, a task leaves to
- * the scheduler.  The switch is ctx_x86_64.S / ctx_aarch64.S, or glibc
+ * The scheduler's context is the thread's own stack; tasks switch to it or,
+ * within a pass, straight to the next task.  The switch is ctx_x86_64.S / ctx_aarch64.S, or glibc
  * ucontext (TL_CTX_UCONTEXT) elsewhere.  Both are annotated for ASan's fiber
  * API; stacks are registered with Valgrind by stack.c.
  */
@@ -47,9 +47,55 @@ typedef struct tl__ctx {
 void tl__ctx_make(tl__ctx *c, void *lo, size_t size, void (*fn)(void *),
                   void *arg);
 
-#ifndef TL_CTX_UCONTEXT
+#if defined(__x86_64__) && !defined(TL_CTX_UCONTEXT)
+/* x86-64: the switch is inlined where it happens, with no call and no
+ * ret, so the CPU's return-stack predictor stays balanced (a called switch
+ * mispredicts the next few returns on both sides: +15 ns a step here).
+ * The compiler saves whatever it holds in the clobbered registers; the asm
+ * saves rbp, the resume address, and the MXCSR and x87 control words
+ * (callee-saved by the ABI), reloading those only when they differ.
+ * Frame at a saved sp: [mxcsr:4 fpucw:2 pad:2] resume-address rbp. */
+static inline void
+tl__ctx_raw(tl__ctx *from, tl__ctx *to)
+{
+    void **save = &from->sp, *sp = to->sp;
+
+    __asm__ volatile(
+        "leaq -128(%%rsp), %%rsp\n\t"   /* step over the red zone */
+        "leaq 1f(%%rip), %%rax\n\t"
+        "pushq %%rbp\n\t"
+        "pushq %%rax\n\t"
+        "subq $8, %%rsp\n\t"
+        "stmxcsr (%%rsp)\n\t"
+        "fnstcw 4(%%rsp)\n\t"
+        "movl (%%rsp), %%eax\n\t"
+        "movzwl 4(%%rsp), %%edx\n\t"
+        "movq %%rsp, (%%rdi)\n\t"
+        "movq %%rsi, %%rsp\n\t"
+        "cmpl (%%rsp), %%eax\n\t"
+        "jne 2f\n\t"
+        "cmpw 4(%%rsp), %%dx\n\t"
+        "jne 2f\n"
+        "3:\n\t"
+        "addq $8, %%rsp\n\t"
+        "popq %%rax\n\t"
+        "popq %%rbp\n\t"
+        "jmpq *%%rax\n"
+        "2:\n\t"
+        "ldmxcsr (%%rsp)\n\t"
+        "fldcw 4(%%rsp)\n\t"
+        "jmp 3b\n"
+        "1:\n\t"
+        "leaq 128(%%rsp), %%rsp\n\t"
+        : "+D"(save), "+S"(sp)
+        :
+        : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12",
+          "r13", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+          "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+          "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
+}
+#else
 void tl__ctx_swap(void **save_sp, void *to_sp);   /* the .S file */
-#endif
 
 static inline void
 tl__ctx_raw(tl__ctx *from, tl__ctx *to)
@@ -60,45 +106,35 @@ tl__ctx_raw(tl__ctx *from, tl__ctx *to)
     tl__ctx_swap(&from->sp, to->sp);
 #endif
 }
+#endif
 
-/* Scheduler side: run task context t until it leaves. */
+/* Switches from one context to another (scheduler or task, either way);
+ * dying means from is never resumed, so ASan may drop its fake stack. */
 static inline void
-tl__ctx_enter(tl__ctx *sched, tl__ctx *t)
+tl__ctx_switch(tl__ctx *from, tl__ctx *to, bool dying)
 {
 #if TL_ASAN
-    __sanitizer_start_switch_fiber(&sched->fake, t->bottom, t->size);
-#endif
-    tl__ctx_raw(sched, t);
-#if TL_ASAN
-    __sanitizer_finish_switch_fiber(sched->fake, NULL, NULL);
-#endif
-}
-
-/* Task side: go back to the scheduler; dying means never coming back. */
-static inline void
-tl__ctx_leave(tl__ctx *t, tl__ctx *sched, bool dying)
-{
-#if TL_ASAN
-    __sanitizer_start_switch_fiber(dying ? NULL : &t->fake, sched->bottom,
-                                   sched->size);
+    __sanitizer_start_switch_fiber(dying ? NULL : &from->fake, to->bottom,
+                                   to->size);
 #else
     (void)dying;
 #endif
-    tl__ctx_raw(t, sched);
+    tl__ctx_raw(from, to);
 #if TL_ASAN
-    __sanitizer_finish_switch_fiber(t->fake, &sched->bottom, &sched->size);
+    __sanitizer_finish_switch_fiber(from->fake, NULL, NULL);
 #endif
 }
 
-/* First thing a new task does: tell ASan where it came from. */
+/* First thing a new context does after its first switch-in. */
 static inline void
-tl__ctx_started(tl__ctx *sched)
+tl__ctx_started(void)
 {
 #if TL_ASAN
-    __sanitizer_finish_switch_fiber(NULL, &sched->bottom, &sched->size);
-#else
-    (void)sched;
+    __sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
 }
+
+/* Describes the calling thread's own stack in c, for ASan's sake. */
+void tl__ctx_main(tl__ctx *c);
 
 #endif /* TL_CTX_H */

@@ -42,8 +42,12 @@ real_open(void **state, tl_loop *loop)
     (void)loop;
     if (!cfg || !r)
         goto fail;
+    /* PRECISE_TIMER: with the coarse clock, a wait that epoll ended on
+     * time looks early to libevent, which waits again (sleeps ran ~4 ms
+     * late). */
     event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST |
-                                   EVENT_BASE_FLAG_NOLOCK);
+                                   EVENT_BASE_FLAG_NOLOCK |
+                                   EVENT_BASE_FLAG_PRECISE_TIMER);
     if (!(r->base = event_base_new_with_config(cfg)))
         goto fail;
     if (!(r->wake = evtimer_new(r->base, on_timer, NULL)))

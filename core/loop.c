@@ -226,7 +226,8 @@ poll_io(tl_loop *loop)
 static void
 run_ready(tl_loop *loop)
 {
-    for (size_t n = loop->nready; n && loop->nready; n--)
+    loop->pass_left = loop->nready;
+    while (loop->pass_left && loop->nready)
         tl__step(loop);
 }
 
@@ -258,6 +259,7 @@ tl_loop_run(tl_loop *loop, tl_task_fn root, void *arg, void **result)
     loop->running = 1;
     tl__running = loop;
     tl__stack_guard_install();
+    tl__ctx_main(&loop->sched);
     while (loop->nready || loop->nheap || loop->nio) {
         if ((rc = poll_io(loop)) != 0)          /* 1: I/O readiness */
             break;

@@ -126,7 +126,6 @@ struct tl_task {
     unsigned char cmd;          /* enum tl__cmd, read after it switches out */
     unsigned char cancelled;    /* tl_cancel was called (sticky) */
     unsigned char detached;     /* free when it ends */
-    unsigned char started;      /* has run at least once */
     int rc;                     /* what its pending call returns */
     void *val;                  /* the value it returns / the item it puts */
     void *wobj;                 /* what it waits on: tl__obj or tl_task */
@@ -149,6 +148,7 @@ struct tl_loop {
     tl_task *cur;               /* the running task, NULL in the scheduler */
     tl__link ready;             /* runnable tasks, FIFO */
     size_t nready;              /* their count */
+    size_t pass_left;           /* steps left in this pass */
     tl_task **heap;             /* sleepers, min-heap on (deadline, sseq) */
     size_t nheap, capheap;      /* count and room */
     uint64_t sseq;              /* next sleep sequence number */

@@ -4,6 +4,7 @@
  * SIGSEGV reporter that names the task whose stack overflowed.  Also the
  * initial frame of a new context for the assembly switches.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -147,16 +148,15 @@ tl__ctx_make(tl__ctx *c, void *lo, size_t size, void (*fn)(void *), void *arg)
 {
     uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
 #if defined(__x86_64__)
-    /* The return address sits at top-24, so after `ret` rsp is 16-aligned
-     * and the trampoline's call gives fn the ABI's entry alignment. */
-    uint64_t *sp = (uint64_t *)(top - 24);
-    sp[1] = sp[2] = 0;
-    sp[0] = (uint64_t)(uintptr_t)tl__ctx_trampoline;     /* return address */
-    sp -= 7;
-    memset(sp, 0, 7 * sizeof *sp);
+    /* The frame ctx.h's switch pops, then what the trampoline pops: fn and
+     * arg.  sp = top-56 leaves rsp 16-aligned at the trampoline's call. */
+    uint64_t *sp = (uint64_t *)(top - 56);
+    memset(sp, 0, 56);
     sp[0] = 0x1F80 | ((uint64_t)0x037F << 32);  /* MXCSR, x87 CW defaults */
-    sp[3] = (uint64_t)(uintptr_t)fn;            /* r13 */
-    sp[4] = (uint64_t)(uintptr_t)arg;           /* r12 */
+    sp[1] = (uint64_t)(uintptr_t)tl__ctx_trampoline;     /* resume */
+    sp[2] = 0;                                  /* rbp */
+    sp[3] = (uint64_t)(uintptr_t)fn;
+    sp[4] = (uint64_t)(uintptr_t)arg;
     c->sp = sp;
 #elif defined(__aarch64__)
     uint64_t *sp = (uint64_t *)(top - 176);
@@ -174,6 +174,26 @@ tl__ctx_make(tl__ctx *c, void *lo, size_t size, void (*fn)(void *), void *arg)
 #endif
 }
 #endif
+
+void
+tl__ctx_main(tl__ctx *c)
+{
+#if TL_ASAN
+    pthread_attr_t a;
+    void *lo;
+    size_t n;
+
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        if (pthread_attr_getstack(&a, &lo, &n) == 0) {
+            c->bottom = lo;
+            c->size = n;
+        }
+        pthread_attr_destroy(&a);
+    }
+#else
+    (void)c;
+#endif
+}
 
 /* ---- the overflow reporter ----------------------------------------- */
 

@@ -111,12 +111,45 @@ tl__make_ready(tl_loop *loop, tl_task *t, int rc, void *val)
     loop->nready++;
 }
 
+/* The next step of this pass: pops the head of the ready FIFO and makes it
+ * the running task; NULL when the pass is over. */
+static inline tl_task *
+next_step(tl_loop *loop)
+{
+    tl_task *t;
+
+    if (!loop->pass_left || !loop->nready)
+        return NULL;
+    loop->pass_left--;
+    t = tl__container_of(loop->ready.next, tl_task, link);
+    tl__list_del(&t->link);
+    loop->nready--;
+    t->state = TL_TASK_RUNNING;
+    loop->cur = t;
+    return t;
+}
+
+/* Switches out a task that has put itself where it belongs: straight to
+ * the next task of the pass (one switch per step, not two), or back to the
+ * scheduler when the pass is over.  Returns what the task was woken with. */
 int
 tl__suspend(tl_task *t)
 {
+    tl_loop *loop = t->loop;
+    tl_task *n = next_step(loop);
+
     t->cmd = TL__CMD_NONE;
-    tl__ctx_leave(&t->ctx, &t->loop->sched, false);
+    if (n != t)
+        tl__ctx_switch(&t->ctx, n ? &n->ctx : &loop->sched, false);
     return t->rc;
+}
+
+/* Leaves for the scheduler, which must act on t->cmd. */
+static void
+to_scheduler(tl_task *t, int cmd, bool dying)
+{
+    t->cmd = (unsigned char)cmd;
+    tl__ctx_switch(&t->ctx, &t->loop->sched, dying);
 }
 
 int
@@ -159,11 +192,11 @@ task_main(void *p)
 {
     tl_task *t = p;
 
-    tl__ctx_started(&t->loop->sched);
-    t->result = t->fn(t->arg);
+    tl__ctx_started();
+    if (!t->cancelled)          /* cancelled before its first step: never runs */
+        t->result = t->fn(t->arg);
     t->state = t->cancelled ? TL_TASK_CANCELLED : TL_TASK_DONE;
-    t->cmd = TL__CMD_EXIT;
-    tl__ctx_leave(&t->ctx, &t->loop->sched, true);
+    to_scheduler(t, TL__CMD_EXIT, true);
     abort();                    /* an ended task is never entered again */
 }
 
@@ -237,26 +270,16 @@ fail_unknown(tl_loop *loop, tl_task *t)
     finish(loop, t);
 }
 
-/* One scheduling step: run the head of the ready queue until it switches
- * out, then do what it asked. */
+/* One scheduling step, seen from the scheduler: run the head of the ready
+ * FIFO; tasks then hand over to each other until the pass is over or one
+ * needs the scheduler (it ended, or issued a custom command). */
 void
 tl__step(tl_loop *loop)
 {
-    tl_task *t = tl__container_of(loop->ready.next, tl_task, link);
+    tl_task *t = next_step(loop);
 
-    tl__list_del(&t->link);
-    loop->nready--;
-    if (!t->started) {
-        t->started = 1;
-        if (t->cancelled) {     /* cancelled before it ever ran */
-            t->state = TL_TASK_CANCELLED;
-            finish(loop, t);
-            return;
-        }
-    }
-    t->state = TL_TASK_RUNNING;
-    loop->cur = t;
-    tl__ctx_enter(&loop->sched, &t->ctx);
+    tl__ctx_switch(&loop->sched, &t->ctx, false);
+    t = loop->cur;              /* whoever came back */
     loop->cur = NULL;
     if (t->cmd == TL__CMD_EXIT)
         finish(loop, t);
@@ -401,8 +424,7 @@ tl_fail(const char *fmt, ...)
     tl__free(t->error);
     t->error = tl__strdup(buf);
     t->state = TL_TASK_FAILED;
-    t->cmd = TL__CMD_EXIT;
-    tl__ctx_leave(&t->ctx, &t->loop->sched, true);
+    to_scheduler(t, TL__CMD_EXIT, true);
     abort();                    /* never entered again */
 }
 
@@ -474,8 +496,7 @@ tl_command(int code, void *arg, void **result)
     self->wait = TL_WAIT_COMMAND;
     self->wobj = NULL;
     self->loop->nparked++;
-    self->cmd = TL__CMD_CUSTOM;
-    tl__ctx_leave(&self->ctx, &self->loop->sched, false);
+    to_scheduler(self, TL__CMD_CUSTOM, false);
     rc = self->rc;
     if (result)
         *result = self->val;
