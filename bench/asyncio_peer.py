@@ -4,7 +4,8 @@
 """Usage: python3 asyncio_peer.py [all|list|WORKLOAD] [REPEAT] [OPS]
 
 Each run prints `name ops ops_per_sec ns_per_op [key=value ...]`, like
-bench_loop.  Counts are a tenth of bench_loop's; every rate is per op.
+bench_loop, after an untimed warm-up run at a tenth of the count (as
+bench_loop does).  Counts are a tenth of bench_loop's; every rate is per op.
 Any failure raises, so the exit status is non-zero.  Timing uses
 time.monotonic_ns (CLOCK_MONOTONIC), as bench_loop does.
 """
@@ -144,7 +145,11 @@ WORKLOADS = {               # name: (coroutine, default count)
 
 def run(name, ops):
     fn, default = WORKLOADS[name]
-    n, ns, extra = asyncio.run(fn(ops or default))
+    ops = ops or default
+    # Warm up at a tenth of the count, untimed: the first socket run in a
+    # process is over twice as slow as every later one.
+    asyncio.run(fn(max(1, ops // 10)))
+    n, ns, extra = asyncio.run(fn(ops))
     if n <= 0 or ns <= 0:
         raise RuntimeError(f"{name}: nothing measured")
     line = f"{name} {n} {n * 1e9 / ns:.0f} {ns / n:.2f}"

@@ -3,7 +3,6 @@
  * TCP ping-pong and 100k live tasks; one line per run for bench/run.sh,
  * `name ops ops_per_sec ns_per_op [key=value ...]`; exits 1 on any error.
  */
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,7 +12,6 @@
 
 #include "tapeloop.h"
 
-#define NYIELDERS 16            /* tasks taking turns in the yield runs */
 #define MSG_LEN 32              /* bytes per socket ping */
 #define CHECK(call) check_rc((long)(call), #call, __LINE__)
 
@@ -21,14 +19,15 @@
 typedef struct result {
     long ops;                   /* operations asked for and done */
     int64_t ns;                 /* the time they took */
-    int maxsize;                /* queue runs: the queue's maxsize */
+    int param;                  /* the workload's parameter, as below */
     char extra[256];            /* "key=value ..." appended, or "" */
 } result;
 
 typedef struct workload {
     const char *name;           /* as given on the command line */
     long ops;                   /* default count */
-    int maxsize;                /* queue runs: 0 = unbounded */
+    int param;                  /* queues: maxsize; yields: tasks */
+    int warm;                   /* 1: an untimed run at ops/10 first */
     tl_task_fn root;            /* the root task; fills a result */
 } workload;
 
@@ -98,7 +97,7 @@ spawn_join_root(void *p)
     return NULL;
 }
 
-/* ---- yields: tl_sleep(0) or tl_yield across NYIELDERS tasks -------------- */
+/* ---- yields: tl_sleep(0) or tl_yield across r->param tasks ---------------- */
 
 typedef struct yield_args {
     tl_flag *go;                /* set when the clock starts */
@@ -123,25 +122,28 @@ yield_task(void *p)
 
 /* Spawns the yielders (they park on the flag), then times from setting the
  * flag to joining the last: the root is parked in join meanwhile, so
- * exactly NYIELDERS tasks take turns. */
+ * exactly r->param tasks take turns. */
 static void
 yield_run(result *r, int sleep0)
 {
-    yield_args a = {.n = r->ops / NYIELDERS, .sleep0 = sleep0};
-    tl_task *t[NYIELDERS];
+    yield_args a = {.n = r->ops / r->param, .sleep0 = sleep0};
+    tl_task **t = calloc((size_t)r->param, sizeof *t);
     int64_t t0;
 
-    r->ops = a.n * NYIELDERS;
+    if (!t)
+        die("yield: out of memory");
+    r->ops = a.n * r->param;
     CHECK(tl_flag_new(&a.go, NULL));
-    for (int i = 0; i < NYIELDERS; i++)
+    for (int i = 0; i < r->param; i++)
         CHECK(tl_spawn(&t[i], yield_task, &a, NULL));
     t0 = now_ns();
     CHECK(tl_flag_set(a.go));
-    for (int i = 0; i < NYIELDERS; i++)
+    for (int i = 0; i < r->param; i++)
         CHECK(tl_join(t[i], NULL));
     r->ns = now_ns() - t0;
     tl_flag_free(a.go);
-    snprintf(r->extra, sizeof r->extra, "tasks=%d", NYIELDERS);
+    free(t);
+    snprintf(r->extra, sizeof r->extra, "tasks=%d", r->param);
 }
 
 static void *
@@ -190,7 +192,7 @@ queue_root(void *p)
     tl_task *c;
     int64_t t0;
 
-    CHECK(tl_queue_new(&a.q, (size_t)r->maxsize, NULL));
+    CHECK(tl_queue_new(&a.q, (size_t)r->param, NULL));
     CHECK(tl_spawn(&c, consumer_task, &a, NULL));
     if (tl_task_state_of(c) != TL_TASK_BLOCKED)
         die("queue: the consumer is not waiting");
@@ -203,7 +205,7 @@ queue_root(void *p)
     CHECK(tl_join(c, NULL));
     r->ns = now_ns() - t0;
     tl_queue_free(a.q);
-    snprintf(r->extra, sizeof r->extra, "maxsize=%d maxlen=%zu", r->maxsize,
+    snprintf(r->extra, sizeof r->extra, "maxsize=%d maxlen=%zu", r->param,
              maxlen);
     return NULL;
 }
@@ -289,7 +291,7 @@ static void
 mem_now(mem *m)
 {
     long pg = 4096, vsz, rss;
-    char line[512];
+    char line[4096];
     FILE *f = fopen("/proc/self/statm", "r");
 
     if (!f || fscanf(f, "%ld %ld", &vsz, &rss) != 2)
@@ -366,26 +368,39 @@ alive_root(void *p)
 /* ---- driver ------------------------------------------------------------ */
 
 static const workload workloads[] = {
-    {"spawn_join", 100000, 0, spawn_join_root},
-    {"sleep0", 1000000, 0, sleep0_root},
-    {"yield", 1000000, 0, yield_root},
-    {"queue", 1000000, 0, queue_root},
-    {"queue1", 1000000, 1, queue_root},
-    {"socket", 100000, 0, socket_root},
-    {"alive", 100000, 0, alive_root},
+    {"spawn_join", 100000, 0, 1, spawn_join_root},
+    {"sleep0", 1000000, 16, 1, sleep0_root},
+    {"yield", 1000000, 16, 1, yield_root},
+    {"yield1", 1000000, 1, 1, yield_root},  /* every step ends a pass */
+    {"queue", 1000000, 0, 1, queue_root},
+    {"queue1", 1000000, 1, 1, queue_root},
+    {"socket", 100000, 0, 1, socket_root},
+    {"alive", 100000, 0, 0, alive_root},    /* warm, it would measure less */
 };
 #define NWORKLOADS (sizeof workloads / sizeof *workloads)
 
-/* One run in a fresh loop, printed as one line. */
+/* Runs w's root in a fresh loop. */
 static void
-run(const workload *w, long ops)
+run_once(const workload *w, result *r)
 {
-    result r = {.ops = ops > 0 ? ops : w->ops, .maxsize = w->maxsize};
     tl_loop *loop;
 
     CHECK(tl_loop_new(&loop, NULL));
-    CHECK(tl_loop_run(loop, w->root, &r, NULL));
+    CHECK(tl_loop_run(loop, w->root, r, NULL));
     tl_loop_free(loop);
+}
+
+/* One measured run, printed as one line; after a warm-up run at a tenth of
+ * the count where w asks for one, as asyncio_peer.py does too. */
+static void
+run(const workload *w, long ops)
+{
+    result r = {.ops = ops > 0 ? ops : w->ops, .param = w->param};
+    result warm = {.ops = r.ops / 10, .param = w->param};
+
+    if (w->warm && warm.ops > 0 && warm.ops >= w->param)
+        run_once(w, &warm);
+    run_once(w, &r);
     if (r.ops <= 0 || r.ns <= 0)
         die("%s: nothing measured", w->name);
     printf("%s %ld %.0f %.2f%s%s\n", w->name, r.ops,
