@@ -91,6 +91,7 @@ seed_rng(tl_loop *loop, uint64_t seed)
     } else if (!seed) {
         seed = loop->env->seed(loop->envs);
     }
+    loop->seed = seed;
     for (int i = 0; i < 4; i++)
         loop->rng[i] = splitmix64(&seed);
     return 0;
@@ -172,6 +173,10 @@ tl_loop_new(tl_loop **out, const tl_options *opt)
     if ((rc = loop->env->open(&loop->envs, loop)) != 0)
         goto fail;
     if ((rc = seed_rng(loop, o.seed)) != 0)
+        goto fail_env;
+    if (!o.record)
+        o.record = getenv("TAPELOOP_RECORD");
+    if (o.record && *o.record && (rc = tl__record_attach(loop, o.record)) != 0)
         goto fail_env;
     loop->prev_last = tl__last;
     tl__last = loop;

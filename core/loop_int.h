@@ -162,6 +162,7 @@ struct tl_loop {
     const tl_env *env;          /* clock, readiness, sockets, seed */
     void *envs;                 /* the env's state */
     uint64_t rng[4];            /* xoshiro256** state */
+    uint64_t seed;              /* what seeded it */
     tl_command_fn cmd_fn;       /* custom command hook */
     void *cmd_ud;               /* its udata */
     tl_task *root;              /* this run's root */
@@ -236,6 +237,9 @@ TL_HIDDEN int tl__task_new(tl_task **out, tl_loop *loop, tl_task_fn fn,
 /* sync.c */
 TL_HIDDEN tl_task *tl__lock_owner(const tl__obj *o);
 TL_HIDDEN void tl__lock_detach(tl__obj *o);
+
+/* instrument/record.c: starts recording loop into the trace at path. */
+TL_HIDDEN int tl__record_attach(tl_loop *loop, const char *path);
 
 /* net.c */
 TL_HIDDEN void tl__net_cancel(tl_task *t);

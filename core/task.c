@@ -317,13 +317,16 @@ tl__step(tl_loop *loop)
 
     tl__ctx_switch(&loop->sched, &t->ctx, false);
     t = loop->cur;              /* whoever came back */
-    loop->cur = NULL;
-    if (t->cmd == TL__CMD_EXIT)
-        finish(loop, t);
-    else if (t->cmd == TL__CMD_CUSTOM && loop->cmd_fn)
+    if (t->cmd == TL__CMD_CUSTOM && loop->cmd_fn) {
+        loop->cur = NULL;       /* the hook runs outside any task */
         loop->cmd_fn(loop, t, t->ccode, t->val, loop->cmd_ud);
+        return;
+    }
+    if (t->cmd == TL__CMD_EXIT)
+        finish(loop, t);        /* cur is still t: it wakes its joiners */
     else if (t->cmd == TL__CMD_CUSTOM)
         fail_unknown(loop, t);
+    loop->cur = NULL;
 }
 
 /* ---- the task API ---------------------------------------------------- */

@@ -103,6 +103,7 @@ typedef struct tl_options {
     size_t stack_size;      /* bytes per task stack; 0 = TL_STACK_DEFAULT */
     uint64_t seed;          /* tl_random seed; 0 = TAPELOOP_SEED, else the OS */
     const tl_env *env;      /* tapeloop's own replay and tests; NULL = real */
+    const char *record;     /* record into this trace; NULL = TAPELOOP_RECORD */
 } tl_options;
 
 /* The state of a task, as tl_task_state reports it. */
@@ -141,8 +142,10 @@ typedef struct tl_wait {
 /* ------------------------------------------------------------------ */
 
 /* Creates a loop.  opt may be NULL.  Reads TAPELOOP_SEED from the
- * environment when opt->seed is 0.  TL_ENOMEM, TL_EINVAL (stack size
- * absurd), or the env's error. */
+ * environment when opt->seed is 0, and TAPELOOP_RECORD when opt->record
+ * is NULL: recording into a trace that exists already, or cannot be
+ * written, prints one line naming the file and fails with TL_EINVAL or
+ * -errno.  TL_ENOMEM, TL_EINVAL (stack size absurd), or the env's error. */
 TL_API int tl_loop_new(tl_loop **out, const tl_options *opt);
 
 /* Frees the loop, every task it still holds (blocked, never run, ended) and
