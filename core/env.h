@@ -41,6 +41,7 @@ typedef struct tl_sockreq {
 
 struct tl_env {
     const char *name;                                   /* "real", ... */
+    int cheap_now;      /* now() costs little (virtual): events use it */
     int (*open)(void **state, tl_loop *loop);           /* 0 or TL_E* */
     void (*close)(void *state);
     int64_t (*now)(void *state);                        /* ns, monotonic */

@@ -272,6 +272,7 @@ real_sock(void *state, tl_sockreq *q, void **slot)
 
 const tl_env tl__env_real = {
     .name = "real",
+    .cheap_now = 0,
     .open = real_open,
     .close = real_close,
     .now = real_now,

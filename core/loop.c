@@ -14,6 +14,7 @@
 
 _Thread_local tl_loop *tl__running;
 _Thread_local tl_loop *tl__last;
+static _Atomic uint32_t tl__runs;     /* run ids, process-wide */
 
 /* ---- clock and random ------------------------------------------------ */
 
@@ -28,8 +29,12 @@ tl_now(void)
 {
     struct timespec ts;
 
-    if (tl__running)
-        return (double)tl__now_ns(tl__running) / 1e9;
+    if (tl__running) {
+        tl_loop *l = tl__running;
+        int64_t ns = tl__now_ns(l);
+        TL__EV(l, TL_EV_CLOCK, .task = TL__ACTOR(l), .a = ns);
+        return (double)ns / 1e9;
+    }
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
@@ -66,6 +71,7 @@ tl_random(void)
     s[0] ^= s[3];
     s[2] ^= t;
     s[3] = rotl(s[3], 45);
+    TL__EV(l, TL_EV_RANDOM, .task = TL__ACTOR(l), .a = (int64_t)r);
     return r;
 }
 
@@ -85,6 +91,7 @@ seed_rng(tl_loop *loop, uint64_t seed)
     } else if (!seed) {
         seed = loop->env->seed(loop->envs);
     }
+    loop->seed = seed;
     for (int i = 0; i < 4; i++)
         loop->rng[i] = splitmix64(&seed);
     return 0;
@@ -93,13 +100,14 @@ seed_rng(tl_loop *loop, uint64_t seed)
 /* ---- objects ---------------------------------------------------------- */
 
 int
-tl__obj_init(tl__obj *o, int kind, const char *name)
+tl__obj_init(tl__obj *o, int kind, const char *name, int64_t arg)
 {
     int rc = tl__name(&o->name, name);
 
     if (rc)
         return rc;
     o->kind = kind;
+    o->arg = arg;
     tl__list_init(&o->node);
     if (tl__running || tl__last)
         tl__obj_bind(o, tl__running ? tl__running : tl__last);
@@ -118,6 +126,11 @@ tl__obj_bind(tl__obj *o, tl_loop *loop)
     default: o->id = ++loop->nsyncs; break;
     }
     tl__list_push(&loop->objects, &o->node);
+    if (o->kind != TL__SOCKET)
+        TL__EV(loop, o->kind == TL__QUEUE ? TL_EV_QUEUE_NEW : TL_EV_SYNC_NEW,
+               .task = TL__ACTOR(loop), .okind = (uint8_t)tl__okind(o),
+               .object = o->id, .a = o->arg, .payload = o->name,
+               .len = o->name ? strlen(o->name) : 0);
     return 0;
 }
 
@@ -161,6 +174,10 @@ tl_loop_new(tl_loop **out, const tl_options *opt)
         goto fail;
     if ((rc = seed_rng(loop, o.seed)) != 0)
         goto fail_env;
+    if (!o.record)
+        o.record = getenv("TAPELOOP_RECORD");
+    if (o.record && *o.record && (rc = tl__record_attach(loop, o.record)) != 0)
+        goto fail_env;
     loop->prev_last = tl__last;
     tl__last = loop;
     *out = loop;
@@ -191,6 +208,7 @@ tl_loop_free(tl_loop *loop)
         o->loop = NULL;
     }
     tl__pool_fini(&loop->pool);
+    tl__hooks_free(loop);
     tl__free(loop->heap);
     loop->env->close(loop->envs);
     for (pp = &tl__last; *pp; pp = &(*pp)->prev_last)
@@ -242,6 +260,35 @@ end_code(const tl_task *t)
     }
 }
 
+/* One deadlock event: a = how many tasks are blocked; the payload packs,
+ * per blocked task, four uint32: task id, wait kind, TL_OBJ_* and id. */
+static void
+deadlock_event(tl_loop *loop)
+{
+    size_t n = tl_loop_waits(loop, NULL, 0);
+    tl_wait *w = tl__alloc(n * sizeof *w);
+    uint32_t *p = tl__alloc(n * 4 * sizeof *p);
+    static const unsigned char okind[] = {
+        TL_OBJ_NONE, TL_OBJ_TASK, TL_OBJ_NONE, TL_OBJ_QUEUE, TL_OBJ_QUEUE,
+        TL_OBJ_QUEUE, TL_OBJ_FLAG, TL_OBJ_LOCK, TL_OBJ_COND, TL_OBJ_LATCH,
+        TL_OBJ_SOCKET, TL_OBJ_SOCKET, TL_OBJ_SOCKET, TL_OBJ_SOCKET,
+        TL_OBJ_NONE};
+
+    if (w && p) {
+        tl_loop_waits(loop, w, n);
+        for (size_t i = 0; i < n; i++) {
+            p[4 * i] = tl_task_id(w[i].task);
+            p[4 * i + 1] = w[i].kind;
+            p[4 * i + 2] = okind[w[i].kind];
+            p[4 * i + 3] = w[i].object_id;
+        }
+    }
+    TL__EV(loop, TL_EV_DEADLOCK, .a = (int64_t)n, .payload = p,
+           .len = w && p ? n * 4 * sizeof *p : 0);
+    tl__free(w);
+    tl__free(p);
+}
+
 int
 tl_loop_run(tl_loop *loop, tl_task_fn root, void *arg, void **result)
 {
@@ -254,6 +301,10 @@ tl_loop_run(tl_loop *loop, tl_task_fn root, void *arg, void **result)
         return TL_EBUSY;
     if ((rc = tl__task_new(&t, loop, root, arg, "main", 0)) != 0)
         return rc;
+    loop->run = ++tl__runs;
+    TL__EV(loop, TL_EV_RUN_START, .okind = TL_OBJ_TASK, .object = t->id);
+    TL__EV(loop, TL_EV_SPAWN, .okind = TL_OBJ_TASK, .object = t->id,
+           .payload = "main", .len = 4);
     tl__make_ready(loop, t, 0, NULL);
     loop->root = t;
     loop->running = 1;
@@ -272,6 +323,9 @@ tl_loop_run(tl_loop *loop, tl_task_fn root, void *arg, void **result)
     loop->root = NULL;
     if (rc == 0)
         rc = loop->nparked ? TL_EDEADLOCK : end_code(t);
+    if (rc == TL_EDEADLOCK && loop->evmask)
+        deadlock_event(loop);
+    TL__EV(loop, TL_EV_RUN_END, .a = rc);
     if (rc == 0 && result)
         *result = t->result;
     if (t->detached && t->state >= TL_TASK_DONE)

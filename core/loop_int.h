@@ -104,6 +104,7 @@ typedef struct tl__obj {
     unsigned id;                /* per loop and id family, from 1 */
     int kind;                   /* enum tl__obj_kind */
     char *name;                 /* copied; NULL = none */
+    int64_t arg;                /* maxsize (queue) or count (latch) at birth */
 } tl__obj;
 
 /* ---- tasks ------------------------------------------------------------ */
@@ -161,12 +162,41 @@ struct tl_loop {
     const tl_env *env;          /* clock, readiness, sockets, seed */
     void *envs;                 /* the env's state */
     uint64_t rng[4];            /* xoshiro256** state */
+    uint64_t seed;              /* what seeded it */
     tl_command_fn cmd_fn;       /* custom command hook */
     void *cmd_ud;               /* its udata */
     tl_task *root;              /* this run's root */
     tl_loop *prev_last;         /* the thread's previous "last created" */
     int running;                /* inside tl_loop_run */
+    uint64_t evmask;            /* kinds some hook wants; 0 = no hooks */
+    struct tl__hook *hooks;     /* in registration order */
+    size_t nhooks;              /* their count */
+    uint64_t evseq;             /* the last event's seq */
+    uint32_t run;               /* the current run's id */
+    uint64_t tick0;             /* event clock: a (tick, ns) pair ... */
+    int64_t ns0;
+    double ns_per_tick;         /* ... and the tick rate; 0 = uncalibrated */
 };
+
+/* ---- events ----------------------------------------------------------- */
+
+/* Emits an event of kind k built from the designated initialisers that
+ * follow, when some hook wants k: with no hook, one predictable branch.
+ * Arguments are evaluated only then: keep side effects out of them. */
+#define TL__EV(loop, k, ...)                                               \
+    do {                                                                   \
+        if (__builtin_expect(((loop)->evmask >> (k)) & 1, 0)) {            \
+            tl_event ev_ = {.kind = (k), __VA_ARGS__};                     \
+            tl__emit((loop), &ev_);                                        \
+        }                                                                  \
+    } while (0)
+
+TL_HIDDEN void tl__emit(tl_loop *loop, tl_event *ev);
+TL_HIDDEN void tl__hooks_free(tl_loop *loop);
+/* The id of the running task, 0 in the scheduler. */
+#define TL__ACTOR(loop) ((loop)->cur ? (loop)->cur->id : 0u)
+/* TL_OBJ_* for an object header. */
+TL_HIDDEN int tl__okind(const tl__obj *o);
 
 /* The running loop and the last one created on this thread. */
 extern _Thread_local tl_loop *tl__running
@@ -183,13 +213,16 @@ extern _Thread_local tl_loop *tl__last
     } while (0)
 
 /* loop.c */
-TL_HIDDEN int tl__obj_init(tl__obj *o, int kind, const char *name);
+TL_HIDDEN int tl__obj_init(tl__obj *o, int kind, const char *name,
+                           int64_t arg);
 TL_HIDDEN int tl__obj_bind(tl__obj *o, tl_loop *loop);
 TL_HIDDEN void tl__obj_fini(tl__obj *o);
 TL_HIDDEN int64_t tl__now_ns(tl_loop *loop);
 
 /* task.c */
 TL_HIDDEN void tl__make_ready(tl_loop *loop, tl_task *t, int rc, void *val);
+TL_HIDDEN void tl__wake(tl_task *t, int rc, void *val);
+TL_HIDDEN void tl__block_event(tl_task *t, int wait, const void *obj);
 TL_HIDDEN int tl__park(tl_task *t, tl__link *list, int wait, void *obj);
 TL_HIDDEN void tl__unpark(tl_task *t, int rc, void *val);
 TL_HIDDEN int tl__suspend(tl_task *t);
@@ -204,6 +237,9 @@ TL_HIDDEN int tl__task_new(tl_task **out, tl_loop *loop, tl_task_fn fn,
 /* sync.c */
 TL_HIDDEN tl_task *tl__lock_owner(const tl__obj *o);
 TL_HIDDEN void tl__lock_detach(tl__obj *o);
+
+/* instrument/record.c: starts recording loop into the trace at path. */
+TL_HIDDEN int tl__record_attach(tl_loop *loop, const char *path);
 
 /* net.c */
 TL_HIDDEN void tl__net_cancel(tl_task *t);

@@ -4,6 +4,7 @@
  * TL_EAGAIN park the task until the env reports readiness, then try again.
  * One task at a time may wait in each direction of a socket.
  */
+#include <string.h>
 #include <unistd.h>
 
 #include "loop_int.h"
@@ -30,7 +31,7 @@ sock_new(tl_socket **out, tl_loop *loop)
 
     if (!s)
         return TL_ENOMEM;
-    if ((rc = tl__obj_init(&s->obj, TL__SOCKET, NULL)) != 0) {
+    if ((rc = tl__obj_init(&s->obj, TL__SOCKET, NULL, 0)) != 0) {
         tl__free(s);
         return rc;
     }
@@ -67,6 +68,8 @@ io_wait(tl_task *t, tl_socket *s, int dir, int wait)
     rc = loop->env->watch(loop->envs, s, s->fd, dir, &s->slot);
     if (rc)
         return rc;
+    if (loop->evmask)
+        tl__block_event(t, wait, s);
     s->waiter[dir] = t;
     loop->nio++;
     t->state = TL_TASK_BLOCKED;
@@ -84,7 +87,7 @@ tl__io_ready(tl_socket *s, int dir)
         return;
     s->waiter[dir] = NULL;
     t->loop->nio--;
-    tl__make_ready(t->loop, t, 0, NULL);
+    tl__wake(t, 0, NULL);
 }
 
 static int
@@ -131,18 +134,39 @@ enter(tl_socket *s, tl_task **tp)
     return t->cancelled ? TL_ECANCELED : 0;
 }
 
-/* Repeats req until it does not say TL_EAGAIN, waiting in between. */
+/* The start and ready events of each wait kind, and the data event. */
+static const unsigned char ev_start[] = {
+    [TL_WAIT_ACCEPT] = TL_EV_SOCKET_ACCEPT_START,
+    [TL_WAIT_CONNECT] = TL_EV_SOCKET_CONNECT_START,
+    [TL_WAIT_RECV] = TL_EV_SOCKET_RECV_START,
+    [TL_WAIT_SEND] = TL_EV_SOCKET_SEND_START};
+
+/* Repeats req until it does not say TL_EAGAIN, waiting in between; emits
+ * <op>_start, <op>_ready (immediate if it never waited; b = the socket
+ * accept made) and, for recv and send, the bytes. */
 static ssize_t
-retry(tl_task *t, tl_socket *s, tl_sockreq *req, int wait)
+retry(tl_task *t, tl_socket *s, tl_sockreq *req, int wait, unsigned made)
 {
-    for (;;) {
-        ssize_t n = call(t->loop, s, req);
-        int rc;
-        if (n != TL_EAGAIN)
-            return n;
-        if ((rc = io_wait(t, s, dir_of(wait), wait)) != 0)
+    tl_loop *loop = t->loop;
+    unsigned flags = TL_EVF_IMMEDIATE;
+    ssize_t n;
+
+    TL__EV(loop, ev_start[wait], .task = t->id, .okind = TL_OBJ_SOCKET,
+           .object = s->obj.id, .a = (int64_t)req->len);
+    while ((n = call(loop, s, req)) == TL_EAGAIN) {
+        int rc = io_wait(t, s, dir_of(wait), wait);
+        if (rc)
             return rc;
+        flags = 0;
     }
+    TL__EV(loop, ev_start[wait] + 1, .task = t->id, .okind = TL_OBJ_SOCKET,
+           .object = s->obj.id, .a = n, .b = made, .flags = (uint8_t)flags);
+    if (wait == TL_WAIT_RECV || wait == TL_WAIT_SEND)
+        TL__EV(loop, wait == TL_WAIT_RECV ? TL_EV_SOCKET_RECV
+                                          : TL_EV_SOCKET_SEND,
+               .task = t->id, .okind = TL_OBJ_SOCKET, .object = s->obj.id,
+               .a = n, .payload = req->buf, .len = n > 0 ? (size_t)n : 0);
+    return n;
 }
 
 int
@@ -160,7 +184,12 @@ tl_listen(tl_socket **out, const char *host, int port, int backlog)
         return TL_ENOLOOP;
     if ((rc = sock_new(&s, loop)) != 0)
         return rc;
-    if ((rc = (int)call(loop, s, &req)) < 0) {
+    rc = (int)call(loop, s, &req);
+    TL__EV(loop, TL_EV_SOCKET_LISTEN, .task = TL__ACTOR(loop),
+           .okind = TL_OBJ_SOCKET, .object = s->obj.id,
+           .a = rc < 0 ? rc : req.port, .b = port, .payload = host,
+           .len = strlen(host));
+    if (rc < 0) {
         sock_free(s);
         return rc;
     }
@@ -185,6 +214,9 @@ tl_connect(tl_socket **out, const char *host, int port)
         return TL_ECANCELED;
     if ((rc = sock_new(&s, t->loop)) != 0)
         return rc;
+    TL__EV(t->loop, TL_EV_SOCKET_CONNECT_START, .task = t->id,
+           .okind = TL_OBJ_SOCKET, .object = s->obj.id, .a = port,
+           .payload = host, .len = strlen(host));
     rc = (int)call(t->loop, s, &req);
     if (rc == TL_EAGAIN || rc == 0)
         s->fd = req.fd;
@@ -192,7 +224,11 @@ tl_connect(tl_socket **out, const char *host, int port)
                                          TL_WAIT_CONNECT)) == 0) {
         tl_sockreq done = {.op = TL_SOCK_CONNECTED};
         rc = (int)call(t->loop, s, &done);
+        req.port = -1;          /* marks "waited" for the event below */
     }
+    TL__EV(t->loop, TL_EV_SOCKET_CONNECT_READY, .task = t->id,
+           .okind = TL_OBJ_SOCKET, .object = s->obj.id, .a = rc,
+           .flags = req.port == -1 ? 0 : TL_EVF_IMMEDIATE);
     if (rc < 0) {
         tl_socket_close(s);
         return rc;
@@ -216,7 +252,7 @@ tl_accept(tl_socket *listener, tl_socket **out)
         return TL_EINVAL;
     if ((rc = sock_new(&s, t->loop)) != 0)
         return rc;
-    if ((rc = (int)retry(t, listener, &req, TL_WAIT_ACCEPT)) < 0) {
+    if ((rc = (int)retry(t, listener, &req, TL_WAIT_ACCEPT, s->obj.id)) < 0) {
         sock_free(s);
         return rc;
     }
@@ -237,7 +273,7 @@ tl_recv(tl_socket *s, void *buf, size_t len)
         return rc;
     if (!buf && len)
         return TL_EINVAL;
-    return retry(t, s, &req, TL_WAIT_RECV);
+    return retry(t, s, &req, TL_WAIT_RECV, 0);
 }
 
 ssize_t
@@ -251,7 +287,7 @@ tl_send(tl_socket *s, const void *buf, size_t len)
         return rc;
     if (!buf && len)
         return TL_EINVAL;
-    return retry(t, s, &req, TL_WAIT_SEND);
+    return retry(t, s, &req, TL_WAIT_SEND, 0);
 }
 
 int
@@ -276,12 +312,15 @@ tl_socket_close(tl_socket *s)
 
     if (!s)
         return;
+    if (s->obj.loop)
+        TL__EV(s->obj.loop, TL_EV_SOCKET_CLOSE, .task = TL__ACTOR(s->obj.loop),
+               .okind = TL_OBJ_SOCKET, .object = s->obj.id);
     for (int dir = 0; dir < 2; dir++) {
         tl_task *t = s->waiter[dir];
         if (!t)
             continue;
         tl__net_cancel(t);
-        tl__make_ready(t->loop, t, -EBADF, NULL);
+        tl__wake(t, -EBADF, NULL);
     }
     if (s->obj.loop)
         call(s->obj.loop, s, &req);

@@ -17,6 +17,8 @@ struct tl_queue {
     tl__link peekers;           /* tasks blocked in peek */
     tl__link putters;           /* tasks blocked in put; their item in ->val */
     int closed;                 /* tl_queue_close was called */
+    uint64_t nput, nget;        /* items that entered / left: the n-th item
+                                   is number n in events */
 };
 
 int
@@ -29,7 +31,7 @@ tl_queue_new(tl_queue **out, size_t maxsize, const char *name)
         return TL_EINVAL;
     if (!(q = tl__calloc(sizeof *q)))
         return TL_ENOMEM;
-    if ((rc = tl__obj_init(&q->obj, TL__QUEUE, name)) != 0) {
+    if ((rc = tl__obj_init(&q->obj, TL__QUEUE, name, (int64_t)maxsize)) != 0) {
         tl__free(q);
         return rc;
     }
@@ -82,6 +84,22 @@ pop(tl_queue *q)
     return item;
 }
 
+/* queue_get / queue_peek: a = the item's number, b = length after. */
+static void
+item_event(tl_queue *q, int kind, tl_task *t, uint64_t n, unsigned flags)
+{
+    TL__EV(t->loop, kind, .task = t->id, .okind = TL_OBJ_QUEUE,
+           .object = q->obj.id, .a = (int64_t)n, .b = (int64_t)q->len,
+           .flags = (uint8_t)flags);
+}
+
+/* queue_put for the item just counted in nput, on behalf of t. */
+static void
+put_event(tl_queue *q, tl_task *t, unsigned flags)
+{
+    item_event(q, TL_EV_QUEUE_PUT, t, q->nput, flags);
+}
+
 /* The checks every task call on a queue starts with. */
 static int
 enter(tl_queue *q, tl_task **tp)
@@ -111,21 +129,36 @@ tl_queue_put(tl_queue *q, void *item)
     if (!tl__list_empty(&q->getters) || !tl__list_empty(&q->peekers)) {
         /* The queue is empty: peekers see the item, the first getter
          * takes it, and they run before the putter does. */
-        while (!tl__list_empty(&q->peekers))
-            tl__unpark(tl__container_of(q->peekers.next, tl_task, link), 0,
-                       item);
-        if (!tl__list_empty(&q->getters))
-            tl__unpark(tl__container_of(q->getters.next, tl_task, link), 0,
-                       item);
-        else if ((rc = push(q, item)) != 0)
+        int handoff = !tl__list_empty(&q->getters);
+        if (!handoff && (rc = push(q, item)) != 0)
             return rc;
+        q->nput++;
+        put_event(q, t, TL_EVF_IMMEDIATE);
+        while (!tl__list_empty(&q->peekers)) {
+            tl_task *p = tl__container_of(q->peekers.next, tl_task, link);
+            item_event(q, TL_EV_QUEUE_PEEK, p, q->nget + 1, 0);
+            tl__unpark(p, 0, item);
+        }
+        if (handoff) {
+            tl_task *g = tl__container_of(q->getters.next, tl_task, link);
+            q->nget++;
+            TL__EV(t->loop, TL_EV_QUEUE_HANDOFF, .task = t->id,
+                   .okind = TL_OBJ_QUEUE, .object = q->obj.id, .a = q->nget,
+                   .b = g->id);
+            item_event(q, TL_EV_QUEUE_GET, g, q->nget, 0);
+            tl__unpark(g, 0, item);
+        }
         return tl__yield_to_tail(t, 0);
     }
     if (q->maxsize && q->len >= q->maxsize) {
         t->val = item;
         return tl__park(t, &q->putters, TL_WAIT_PUT, q);
     }
-    return push(q, item);
+    if ((rc = push(q, item)) != 0)
+        return rc;
+    q->nput++;
+    put_event(q, t, TL_EVF_IMMEDIATE);
+    return 0;
 }
 
 int
@@ -139,9 +172,13 @@ tl_queue_get(tl_queue *q, void **item)
         return rc;
     if (q->len) {
         it = pop(q);
+        q->nget++;
+        item_event(q, TL_EV_QUEUE_GET, t, q->nget, TL_EVF_IMMEDIATE);
         if (!tl__list_empty(&q->putters)) {     /* room: the first putter */
             tl_task *p = tl__container_of(q->putters.next, tl_task, link);
             push(q, p->val);    /* cannot fail: a slot was just freed */
+            q->nput++;
+            put_event(q, p, 0);
             tl__unpark(p, 0, NULL);
         }
     } else if (q->closed) {
@@ -167,6 +204,7 @@ tl_queue_peek(tl_queue *q, void **item)
         return rc;
     if (q->len) {
         it = q->ring[q->head];
+        item_event(q, TL_EV_QUEUE_PEEK, t, q->nget + 1, TL_EVF_IMMEDIATE);
     } else if (q->closed) {
         return TL_ECLOSED;
     } else {
@@ -187,6 +225,8 @@ tl_queue_close(tl_queue *q)
 
     if (rc != 0 && rc != TL_ECANCELED)
         return rc;
+    TL__EV(t->loop, TL_EV_QUEUE_CLOSE, .task = t->id, .okind = TL_OBJ_QUEUE,
+           .object = q->obj.id, .a = q->closed, .b = (int64_t)q->len);
     q->closed = 1;
     tl__wake_all(&q->getters, TL_ECLOSED);
     tl__wake_all(&q->peekers, TL_ECLOSED);

@@ -34,7 +34,7 @@ struct tl_latch {
 /* Allocates and initialises any of the four: they all start with the
  * object header and a wait list. */
 static int
-sync_new(void **out, size_t size, int kind, const char *name)
+sync_new(void **out, size_t size, int kind, const char *name, int64_t arg)
 {
     tl__obj *o;
     int rc;
@@ -43,7 +43,7 @@ sync_new(void **out, size_t size, int kind, const char *name)
         return TL_EINVAL;
     if (!(o = tl__calloc(size)))
         return TL_ENOMEM;
-    if ((rc = tl__obj_init(o, kind, name)) != 0) {
+    if ((rc = tl__obj_init(o, kind, name, arg)) != 0) {
         tl__free(o);
         return rc;
     }
@@ -83,7 +83,7 @@ enter(tl__obj *o, tl_task **tp)
 int
 tl_flag_new(tl_flag **out, const char *name)
 {
-    return sync_new((void **)out, sizeof(tl_flag), TL__FLAG, name);
+    return sync_new((void **)out, sizeof(tl_flag), TL__FLAG, name, 0);
 }
 
 int
@@ -94,6 +94,8 @@ tl_flag_set(tl_flag *f)
 
     if (rc)
         return rc;
+    TL__EV(t->loop, TL_EV_FLAG_SET, .task = t->id, .okind = TL_OBJ_FLAG,
+           .object = f->obj.id, .a = f->set);
     f->set = 1;
     tl__wake_all(&f->waiters, 0);
     return 0;
@@ -109,6 +111,8 @@ tl_flag_wait(tl_flag *f)
         return rc;
     if (t->cancelled)
         return TL_ECANCELED;
+    TL__EV(t->loop, TL_EV_FLAG_WAIT, .task = t->id, .okind = TL_OBJ_FLAG,
+           .object = f->obj.id, .flags = f->set ? TL_EVF_IMMEDIATE : 0);
     return f->set ? 0 : tl__park(t, &f->waiters, TL_WAIT_FLAG, f);
 }
 
@@ -129,7 +133,15 @@ tl_flag_free(tl_flag *f)
 int
 tl_lock_new(tl_lock **out, const char *name)
 {
-    return sync_new((void **)out, sizeof(tl_lock), TL__LOCK, name);
+    return sync_new((void **)out, sizeof(tl_lock), TL__LOCK, name, 0);
+}
+
+/* lock_acquire, when t gets l: at once, or handed over later. */
+static void
+acquire_event(tl_lock *l, tl_task *t, unsigned flags)
+{
+    TL__EV(t->loop, TL_EV_LOCK_ACQUIRE, .task = t->id, .okind = TL_OBJ_LOCK,
+           .object = l->obj.id, .flags = (uint8_t)flags);
 }
 
 int
@@ -146,21 +158,27 @@ tl_lock_acquire(tl_lock *l)
         return TL_EINVAL;
     if (!l->owner) {
         l->owner = t;
+        acquire_event(l, t, TL_EVF_IMMEDIATE);
         return 0;
     }
     return tl__park(t, &l->waiters, TL_WAIT_LOCK, l);
 }
 
-/* Gives l to its first waiter, or frees it. */
+/* Gives l to its first waiter, or frees it; by is the releasing task. */
 static void
-hand_over(tl_lock *l)
+hand_over(tl_lock *l, tl_task *by)
 {
-    if (tl__list_empty(&l->waiters)) {
-        l->owner = NULL;
-        return;
+    tl_task *next = tl__list_empty(&l->waiters)
+                        ? NULL
+                        : tl__container_of(l->waiters.next, tl_task, link);
+
+    TL__EV(by->loop, TL_EV_LOCK_RELEASE, .task = by->id, .okind = TL_OBJ_LOCK,
+           .object = l->obj.id, .b = next ? next->id : 0);
+    l->owner = next;
+    if (next) {
+        acquire_event(l, next, 0);
+        tl__unpark(next, 0, NULL);
     }
-    l->owner = tl__container_of(l->waiters.next, tl_task, link);
-    tl__unpark(l->owner, 0, NULL);
 }
 
 int
@@ -173,7 +191,7 @@ tl_lock_release(tl_lock *l)
         return rc;
     if (l->owner != t)
         return TL_EINVAL;
-    hand_over(l);
+    hand_over(l, t);
     return 0;
 }
 
@@ -210,7 +228,7 @@ tl_cond_new(tl_cond **out, tl_lock *l, const char *name)
 
     if (!l)
         return TL_EINVAL;
-    if ((rc = sync_new((void **)out, sizeof(tl_cond), TL__COND, name)) == 0)
+    if ((rc = sync_new((void **)out, sizeof(tl_cond), TL__COND, name, 0)) == 0)
         (*out)->lock = l;
     return rc;
 }
@@ -227,7 +245,9 @@ tl_cond_wait(tl_cond *c)
         return TL_ECANCELED;
     if (c->lock->owner != t)
         return TL_EINVAL;
-    hand_over(c->lock);
+    TL__EV(t->loop, TL_EV_COND_WAIT, .task = t->id, .okind = TL_OBJ_COND,
+           .object = c->obj.id, .b = c->lock->obj.id);
+    hand_over(c->lock, t);
     return tl__park(t, &c->waiters, TL_WAIT_COND, c);
 }
 
@@ -242,6 +262,8 @@ notify(tl_cond *c, size_t n)
         return rc;
     if (c->lock->owner != t)
         return TL_EINVAL;
+    TL__EV(t->loop, TL_EV_COND_NOTIFY, .task = t->id, .okind = TL_OBJ_COND,
+           .object = c->obj.id, .a = n == 1 ? 1 : -1);
     while (n-- && !tl__list_empty(&c->waiters)) {
         tl_task *w = tl__container_of(c->waiters.next, tl_task, link);
         tl__list_del(&w->link);
@@ -275,7 +297,7 @@ tl_cond_free(tl_cond *c)
 int
 tl_latch_new(tl_latch **out, unsigned count, const char *name)
 {
-    int rc = sync_new((void **)out, sizeof(tl_latch), TL__LATCH, name);
+    int rc = sync_new((void **)out, sizeof(tl_latch), TL__LATCH, name, count);
 
     if (rc == 0)
         (*out)->count = count;
@@ -292,6 +314,8 @@ tl_latch_count_down(tl_latch *l)
         return rc;
     if (l->count == 0)
         return TL_EINVAL;
+    TL__EV(t->loop, TL_EV_LATCH_COUNT_DOWN, .task = t->id,
+           .okind = TL_OBJ_LATCH, .object = l->obj.id, .a = l->count - 1);
     if (--l->count == 0)
         tl__wake_all(&l->waiters, 0);
     return 0;
@@ -307,6 +331,8 @@ tl_latch_wait(tl_latch *l)
         return rc;
     if (t->cancelled)
         return TL_ECANCELED;
+    TL__EV(t->loop, TL_EV_LATCH_WAIT, .task = t->id, .okind = TL_OBJ_LATCH,
+           .object = l->obj.id, .flags = l->count ? 0 : TL_EVF_IMMEDIATE);
     return l->count == 0 ? 0 : tl__park(t, &l->waiters, TL_WAIT_LATCH, l);
 }
 

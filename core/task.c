@@ -94,7 +94,7 @@ tl__run_timers(tl_loop *loop, int64_t now)
     while (loop->nheap && loop->heap[0]->deadline <= now) {
         tl_task *t = loop->heap[0];
         heap_remove(loop, t);
-        tl__make_ready(loop, t, 0, NULL);
+        tl__wake(t, 0, NULL);
     }
 }
 
@@ -126,6 +126,7 @@ next_step(tl_loop *loop)
     loop->nready--;
     t->state = TL_TASK_RUNNING;
     loop->cur = t;
+    TL__EV(loop, TL_EV_RESUME, .task = t->id, .a = t->rc);
     return t;
 }
 
@@ -159,9 +160,30 @@ tl__yield_to_tail(tl_task *t, int rc)
     return tl__suspend(t);
 }
 
+/* What a blocked task waits on, as an event names it. */
+void
+tl__block_event(tl_task *t, int wait, const void *obj)
+{
+    tl_loop *loop = t->loop;
+    int ok = TL_OBJ_NONE;
+    unsigned id = 0;
+
+    if (wait == TL_WAIT_JOIN) {
+        ok = TL_OBJ_TASK;
+        id = ((const tl_task *)obj)->id;
+    } else if (obj) {
+        ok = tl__okind(obj);
+        id = ((const tl__obj *)obj)->id;
+    }
+    TL__EV(loop, TL_EV_BLOCK, .task = t->id, .okind = (uint8_t)ok,
+           .object = id, .a = wait);
+}
+
 int
 tl__park(tl_task *t, tl__link *list, int wait, void *obj)
 {
+    if (t->loop->evmask)
+        tl__block_event(t, wait, obj);
     t->state = TL_TASK_BLOCKED;
     t->wait = (unsigned char)wait;
     t->wobj = obj;
@@ -170,12 +192,22 @@ tl__park(tl_task *t, tl__link *list, int wait, void *obj)
     return tl__suspend(t);
 }
 
+/* Readies a task that waited, and says so: by whom, with what. */
+void
+tl__wake(tl_task *t, int rc, void *val)
+{
+    tl_loop *loop = t->loop;
+
+    TL__EV(loop, TL_EV_WAKE, .task = t->id, .a = rc, .b = TL__ACTOR(loop));
+    tl__make_ready(loop, t, rc, val);
+}
+
 void
 tl__unpark(tl_task *t, int rc, void *val)
 {
     tl__list_del(&t->link);
     t->loop->nparked--;
-    tl__make_ready(t->loop, t, rc, val);
+    tl__wake(t, rc, val);
 }
 
 void
@@ -249,7 +281,12 @@ finish(tl_loop *loop, tl_task *t)
     int rc = t->state == TL_TASK_DONE     ? 0
              : t->state == TL_TASK_FAILED ? TL_EFAILED
                                           : TL_ECANCELED;
+    int kind = rc == 0 ? TL_EV_TASK_DONE
+               : rc == TL_EFAILED ? TL_EV_TASK_FAILED : TL_EV_TASK_CANCELLED;
+    const char *msg = tl_task_error(t);
 
+    TL__EV(loop, kind, .task = t->id, .payload = msg,
+           .len = msg ? strlen(msg) : 0);
     while (!tl__list_empty(&t->joiners))
         tl__unpark(tl__container_of(t->joiners.next, tl_task, link), rc,
                    t->result);
@@ -280,13 +317,16 @@ tl__step(tl_loop *loop)
 
     tl__ctx_switch(&loop->sched, &t->ctx, false);
     t = loop->cur;              /* whoever came back */
-    loop->cur = NULL;
-    if (t->cmd == TL__CMD_EXIT)
-        finish(loop, t);
-    else if (t->cmd == TL__CMD_CUSTOM && loop->cmd_fn)
+    if (t->cmd == TL__CMD_CUSTOM && loop->cmd_fn) {
+        loop->cur = NULL;       /* the hook runs outside any task */
         loop->cmd_fn(loop, t, t->ccode, t->val, loop->cmd_ud);
+        return;
+    }
+    if (t->cmd == TL__CMD_EXIT)
+        finish(loop, t);        /* cur is still t: it wakes its joiners */
     else if (t->cmd == TL__CMD_CUSTOM)
         fail_unknown(loop, t);
+    loop->cur = NULL;
 }
 
 /* ---- the task API ---------------------------------------------------- */
@@ -313,6 +353,9 @@ tl_spawn(tl_task **out, tl_task_fn fn, void *arg, const char *name)
     c->detached = !out;
     if (out)
         *out = c;
+    TL__EV(self->loop, TL_EV_SPAWN, .task = self->id, .okind = TL_OBJ_TASK,
+           .object = c->id, .payload = c->name,
+           .len = c->name ? strlen(c->name) : 0);
     tl__make_ready(self->loop, c, 0, NULL);     /* the child first */
     tl__yield_to_tail(self, 0);                 /* then the parent */
     return 0;
@@ -329,6 +372,8 @@ tl_join(tl_task *t, void **result)
         return TL_EINVAL;
     if (self->cancelled)
         return TL_ECANCELED;
+    TL__EV(self->loop, TL_EV_JOIN, .task = self->id, .okind = TL_OBJ_TASK,
+           .object = t->id, .flags = t->state >= TL_TASK_DONE);
     if (t->state >= TL_TASK_DONE) {
         rc = t->state == TL_TASK_DONE ? 0
              : t->state == TL_TASK_FAILED ? TL_EFAILED : TL_ECANCELED;
@@ -350,6 +395,8 @@ tl_cancel(tl_task *t)
     TL__TASK(self);
     if (!t || t->loop != self->loop || t->state >= TL_TASK_DONE)
         return TL_EINVAL;
+    TL__EV(self->loop, TL_EV_CANCEL, .task = self->id, .okind = TL_OBJ_TASK,
+           .object = t->id, .a = t->cancelled);
     if (t->cancelled)
         return 0;
     t->cancelled = 1;
@@ -358,12 +405,12 @@ tl_cancel(tl_task *t)
     switch (t->wait) {
     case TL_WAIT_SLEEP:
         heap_remove(t->loop, t);
-        tl__make_ready(t->loop, t, TL_ECANCELED, NULL);
+        tl__wake(t, TL_ECANCELED, NULL);
         break;
     case TL_WAIT_ACCEPT: case TL_WAIT_CONNECT:
     case TL_WAIT_RECV: case TL_WAIT_SEND:
         tl__net_cancel(t);
-        tl__make_ready(t->loop, t, TL_ECANCELED, NULL);
+        tl__wake(t, TL_ECANCELED, NULL);
         break;
     default:                    /* a wait list, or a custom command */
         tl__unpark(t, TL_ECANCELED, NULL);
@@ -384,12 +431,19 @@ tl_sleep(double seconds)
         return TL_ECANCELED;
     if (isnan(seconds))
         return TL_EINVAL;
-    if (seconds <= 0)
+    if (seconds <= 0) {
+        TL__EV(self->loop, TL_EV_SLEEP, .task = self->id,
+               .flags = TL_EVF_IMMEDIATE);
         return tl__yield_to_tail(self, 0);
+    }
     d = seconds > 1e9 ? INT64_MAX / 2 : (int64_t)(seconds * 1e9);
     self->deadline = tl__now_ns(self->loop) + d;
     if ((rc = heap_push(self->loop, self)) != 0)
         return rc;
+    TL__EV(self->loop, TL_EV_SLEEP, .task = self->id, .a = d,
+           .b = self->deadline);
+    if (self->loop->evmask)
+        tl__block_event(self, TL_WAIT_SLEEP, NULL);
     self->state = TL_TASK_BLOCKED;
     self->wait = TL_WAIT_SLEEP;
     self->wobj = NULL;
@@ -404,6 +458,7 @@ tl_yield(void)
     TL__TASK(self);
     if (self->cancelled)
         return TL_ECANCELED;
+    TL__EV(self->loop, TL_EV_YIELD, .task = self->id);
     return tl__yield_to_tail(self, 0);
 }
 
@@ -490,6 +545,9 @@ tl_command(int code, void *arg, void **result)
     TL__TASK(self);
     if (self->cancelled)
         return TL_ECANCELED;
+    TL__EV(self->loop, TL_EV_COMMAND, .task = self->id, .a = code);
+    if (self->loop->evmask)
+        tl__block_event(self, TL_WAIT_COMMAND, NULL);
     self->ccode = code;
     self->val = arg;
     self->state = TL_TASK_BLOCKED;

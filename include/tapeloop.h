@@ -103,6 +103,7 @@ typedef struct tl_options {
     size_t stack_size;      /* bytes per task stack; 0 = TL_STACK_DEFAULT */
     uint64_t seed;          /* tl_random seed; 0 = TAPELOOP_SEED, else the OS */
     const tl_env *env;      /* tapeloop's own replay and tests; NULL = real */
+    const char *record;     /* record into this trace; NULL = TAPELOOP_RECORD */
 } tl_options;
 
 /* The state of a task, as tl_task_state reports it. */
@@ -141,8 +142,10 @@ typedef struct tl_wait {
 /* ------------------------------------------------------------------ */
 
 /* Creates a loop.  opt may be NULL.  Reads TAPELOOP_SEED from the
- * environment when opt->seed is 0.  TL_ENOMEM, TL_EINVAL (stack size
- * absurd), or the env's error. */
+ * environment when opt->seed is 0, and TAPELOOP_RECORD when opt->record
+ * is NULL: recording into a trace that exists already, or cannot be
+ * written, prints one line naming the file and fails with TL_EINVAL or
+ * -errno.  TL_ENOMEM, TL_EINVAL (stack size absurd), or the env's error. */
 TL_API int tl_loop_new(tl_loop **out, const tl_options *opt);
 
 /* Frees the loop, every task it still holds (blocked, never run, ended) and
@@ -375,6 +378,104 @@ TL_API int tl_send_all(tl_socket *s, const void *buf, size_t len);
 /* Closes and frees s.  A task blocked on it wakes with -EBADF.  NULL is a
  * no-op. */
 TL_API void tl_socket_close(tl_socket *s);
+
+/* ------------------------------------------------------------------ */
+/* Events and hooks: every command and every outcome, as it happens    */
+/* ------------------------------------------------------------------ */
+
+/* Every event kind: XX(NAME, name).  The lower-case name is what traces
+ * and tools call it; docs/trace-schema.md says when each fires and what
+ * task, object, a and b mean for it.  Append only: the values are stored
+ * in traces. */
+#define TL_EVENT_MAP(XX)                                                   \
+    XX(RUN_START, run_start)                                               \
+    XX(RUN_END, run_end)                                                   \
+    XX(SPAWN, spawn)                                                       \
+    XX(RESUME, resume)                                                     \
+    XX(BLOCK, block)                                                       \
+    XX(WAKE, wake)                                                         \
+    XX(TASK_DONE, task_done)                                               \
+    XX(TASK_FAILED, task_failed)                                           \
+    XX(TASK_CANCELLED, task_cancelled)                                     \
+    XX(JOIN, join)                                                         \
+    XX(CANCEL, cancel)                                                     \
+    XX(SLEEP, sleep)                                                       \
+    XX(YIELD, yield)                                                       \
+    XX(COMMAND, command)                                                   \
+    XX(QUEUE_NEW, queue_new)                                               \
+    XX(QUEUE_PUT, queue_put)                                               \
+    XX(QUEUE_GET, queue_get)                                               \
+    XX(QUEUE_PEEK, queue_peek)                                             \
+    XX(QUEUE_HANDOFF, queue_handoff)                                       \
+    XX(QUEUE_CLOSE, queue_close)                                           \
+    XX(SYNC_NEW, sync_new)                                                 \
+    XX(FLAG_SET, flag_set)                                                 \
+    XX(FLAG_WAIT, flag_wait)                                               \
+    XX(LOCK_ACQUIRE, lock_acquire)                                         \
+    XX(LOCK_RELEASE, lock_release)                                         \
+    XX(COND_WAIT, cond_wait)                                               \
+    XX(COND_NOTIFY, cond_notify)                                           \
+    XX(LATCH_COUNT_DOWN, latch_count_down)                                 \
+    XX(LATCH_WAIT, latch_wait)                                             \
+    XX(SOCKET_LISTEN, socket_listen)                                       \
+    XX(SOCKET_CONNECT_START, socket_connect_start)                         \
+    XX(SOCKET_CONNECT_READY, socket_connect_ready)                         \
+    XX(SOCKET_ACCEPT_START, socket_accept_start)                           \
+    XX(SOCKET_ACCEPT_READY, socket_accept_ready)                           \
+    XX(SOCKET_RECV_START, socket_recv_start)                               \
+    XX(SOCKET_RECV_READY, socket_recv_ready)                               \
+    XX(SOCKET_RECV, socket_recv)                                           \
+    XX(SOCKET_SEND_START, socket_send_start)                               \
+    XX(SOCKET_SEND_READY, socket_send_ready)                               \
+    XX(SOCKET_SEND, socket_send)                                           \
+    XX(SOCKET_CLOSE, socket_close)                                         \
+    XX(CLOCK, clock)                                                       \
+    XX(RANDOM, random)                                                     \
+    XX(DEADLOCK, deadlock)
+
+typedef enum tl_event_kind {
+#define TL__XX(N, n) TL_EV_##N,
+    TL_EVENT_MAP(TL__XX)
+#undef TL__XX
+    TL_EV__COUNT
+} tl_event_kind;
+
+#define TL_EVMASK(kind) ((uint64_t)1 << (kind))
+#define TL_EVMASK_ALL (TL_EVMASK(TL_EV__COUNT) - 1)
+
+/* What an event is about (tl_event.okind). */
+enum { TL_OBJ_NONE, TL_OBJ_TASK, TL_OBJ_QUEUE, TL_OBJ_SOCKET, TL_OBJ_FLAG,
+       TL_OBJ_LOCK, TL_OBJ_COND, TL_OBJ_LATCH };
+
+#define TL_EVF_IMMEDIATE 1u     /* the operation did not block */
+
+/* One event, a plain value.  Valid for the duration of the hook call
+ * (payload too: copy what you keep). */
+typedef struct tl_event {
+    uint64_t seq;           /* 1, 2, ... per loop, across its runs */
+    int64_t time;           /* ns on the loop's clock (tl_now() * 1e9) */
+    uint16_t kind;          /* tl_event_kind */
+    uint8_t okind;          /* TL_OBJ_*: what object is */
+    uint8_t flags;          /* TL_EVF_* */
+    uint32_t task;          /* the task that acted; 0 = the loop itself */
+    uint32_t object;        /* the id of what it acted on, 0 = nothing */
+    uint32_t run;           /* the run (tl_loop_run call) in this process */
+    int64_t a, b;           /* per kind: docs/trace-schema.md */
+    const void *payload;    /* names, messages, socket bytes; or NULL */
+    size_t len;             /* payload bytes */
+} tl_event;
+
+typedef void (*tl_hook_fn)(const tl_event *ev, void *udata);
+
+/* Adds a hook called, in registration order after earlier hooks, for each
+ * event whose kind is in mask (TL_EVMASK bits).  A hook may not call back
+ * into the loop (no task calls, no tl_now).  TL_ENOMEM, TL_EINVAL. */
+TL_API int tl_loop_add_hook(tl_loop *loop, uint64_t mask, tl_hook_fn fn,
+                            void *udata);
+/* Removes the first hook with this fn and udata.  TL_EINVAL if none. */
+TL_API int tl_loop_remove_hook(tl_loop *loop, tl_hook_fn fn, void *udata);
+/* "queue_put", ...; "?" when out of range. */
+TL_API const char *tl_event_name(int kind);
 
 /* ------------------------------------------------------------------ */
 /* Extension: custom commands (Flowno's FlowEventLoop hook)             */

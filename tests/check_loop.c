@@ -493,9 +493,10 @@ fake_sock(void *st, tl_sockreq *req, void **slot)
     (void)st, (void)req, (void)slot;
     return -ENOSYS;
 }
-static const tl_env fake_env = {"fake", fake_open, fake_close, fake_now,
-                                fake_seed, fake_poll, fake_watch,
-                                fake_unwatch, fake_sock};
+static const tl_env fake_env = {
+    .name = "fake", .cheap_now = 1, .open = fake_open, .close = fake_close,
+    .now = fake_now, .seed = fake_seed, .poll = fake_poll,
+    .watch = fake_watch, .unwatch = fake_unwatch, .sock = fake_sock};
 
 static void *
 eq_sleeper(void *arg)

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* journal.h -- the crash-safe event journal.  A recording process appends
+ * each event as a record to a file it maps shared, so every record it
+ * finished survives abort(), a segfault or SIGKILL (the pages belong to
+ * the kernel's page cache, not to the process).  store.c turns a journal
+ * into a SQLite trace; the journal is never the format users see.
+ *
+ * File: a 4096-byte header (magic, version at 24, writer pid at 28), then
+ * page-aligned chunks of records.  A record is a 56-byte
+ * head and its payload, padded to 8 bytes.  Its first word, `commit`, is
+ * written last: 0 means "nothing was finished here" and ends the journal.
+ * A record that would not fit in its chunk is replaced by a NEXT marker
+ * whose `a` gives the size of the chunk that follows.  A clean close
+ * appends an END record; its absence means the process died.
+ */
+#ifndef TL_JOURNAL_H
+#define TL_JOURNAL_H
+
+#include <stdint.h>
+
+#include "tapeloop.h"
+
+#define TL_JOURNAL_MAGIC "TAPELOOP-JOURNAL"
+#define TL_JOURNAL_VERSION 1
+
+/* Record kinds beyond tl_event_kind. */
+enum {
+    TL_JREC_META = 0xFFF0,      /* payload "key\0value" */
+    TL_JREC_NEXT = 0xFFF1,      /* chunk ends; a = the next chunk's size */
+    TL_JREC_END = 0xFFF2        /* the writer closed the journal */
+};
+
+typedef struct tl_jrec {
+    uint32_t commit;            /* payload length + 1, stored last */
+    uint16_t kind;              /* tl_event_kind or TL_JREC_* */
+    uint8_t okind;              /* TL_OBJ_* */
+    uint8_t flags;              /* TL_EVF_* */
+    uint32_t task;              /* acting task id */
+    uint32_t object;            /* object id */
+    uint32_t run;               /* run id (process-wide) */
+    uint32_t loop;              /* loop id (process-wide, from 1) */
+    uint64_t seq;               /* the loop's event seq */
+    int64_t time;               /* ns, CLOCK_MONOTONIC scale */
+    int64_t a, b;               /* per kind */
+} tl_jrec;                      /* followed by commit-1 payload bytes */
+
+typedef struct tl_journal tl_journal;
+
+/* Creates (replacing) the journal at path.  0, or -errno. */
+int tl_journal_open(tl_journal **out, const char *path);
+/* Appends an END record, trims the file, closes.  NULL is a no-op. */
+void tl_journal_close(tl_journal *j);
+/* Appends one event (udata of the hook is a struct tl_journal_loop). */
+void tl_journal_append(tl_journal *j, uint32_t loop, const tl_event *ev);
+/* Appends a META record. */
+void tl_journal_meta(tl_journal *j, const char *key, const char *value);
+/* 0, or the first error that stopped appending (-ENOSPC, ...). */
+int tl_journal_error(const tl_journal *j);
+
+/* The pid of the process that wrote the journal at path (0 if unknown),
+ * or -errno. */
+int tl_journal_pid(const char *path);
+
+/* Calls fn for every finished record of the journal at path, in order;
+ * *clean tells whether it ends with END.  fn returning non-zero stops the
+ * walk and is returned.  -errno for I/O, TL_EINVAL if path is not a
+ * journal (or of a newer version). */
+int tl_journal_read(const char *path,
+                    int (*fn)(const tl_jrec *r, const void *payload,
+                              void *udata),
+                    void *udata, int *clean);
+
+#endif /* TL_JOURNAL_H */

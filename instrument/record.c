@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/* record.c -- recording, switched on for a loop by tl_options.record or
+ * TAPELOOP_RECORD (both read by tl_loop_new).  Every recording loop of the
+ * process appends to one journal (trace.db.tlj); at exit the journal
+ * becomes the trace (trace.db), unless TAPELOOP_RECORD_PARENT says that
+ * `tapeloop record` will do it once the process has ended.  If the
+ * process dies instead, the journal stays and the next tool converts it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "loop_int.h"
+#include "store.h"
+
+static struct {
+    tl_journal *j;              /* NULL until the first loop records */
+    char *trace;                /* the trace path */
+    char *jpath;                /* the journal: trace + ".tlj" */
+    uint32_t nloops;            /* loop ids handed out */
+    int failed;                 /* set up failed once: do not retry */
+} rec;
+
+static void
+on_event(const tl_event *ev, void *udata)
+{
+    tl_journal_append(rec.j, (uint32_t)(uintptr_t)udata, ev);
+}
+
+/* NUL-separated /proc/self/cmdline as a JSON array of strings. */
+static char *
+argv_json(void)
+{
+    char buf[65536], *out, *o;
+    FILE *f = fopen("/proc/self/cmdline", "r");
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+
+    if (f)
+        fclose(f);
+    if (!(out = malloc(n * 6 + 3)))
+        return NULL;
+    o = out;
+    *o++ = '[';
+    for (size_t i = 0; i < n;) {
+        size_t len = strnlen(buf + i, n - i);
+        *o++ = '"';
+        for (size_t k = i; k < i + len; k++) {
+            unsigned char c = (unsigned char)buf[k];
+            if (c == '"' || c == '\\')
+                *o++ = '\\', *o++ = (char)c;
+            else if (c < 0x20)
+                o += sprintf(o, "\\u%04x", c);
+            else
+                *o++ = (char)c;
+        }
+        *o++ = '"';
+        i += len + 1;
+        if (i < n)
+            *o++ = ',';
+    }
+    *o++ = ']';
+    *o = 0;
+    return out;
+}
+
+static void
+write_meta(void)
+{
+    char buf[PATH_MAX], now[64];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    char *argv = argv_json();
+    time_t t = time(NULL);
+
+    buf[n > 0 ? n : 0] = 0;
+    tl_journal_meta(rec.j, "program", buf);
+    tl_journal_meta(rec.j, "argv", argv ? argv : "[]");
+    free(argv);
+    tl_journal_meta(rec.j, "cwd", getcwd(buf, sizeof buf) ? buf : "");
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    tl_journal_meta(rec.j, "start_time", now);
+    tl_journal_meta(rec.j, "tapeloop_version", TL_VERSION);
+    snprintf(now, sizeof now, "%d", (int)getpid());
+    tl_journal_meta(rec.j, "pid", now);
+}
+
+/* At exit: the journal becomes the trace, unless a parent does that. */
+static void
+at_exit(void)
+{
+    const char *parent = getenv("TAPELOOP_RECORD_PARENT");
+    char err[256];
+
+    if (!rec.j)
+        return;
+    tl_journal_close(rec.j);
+    rec.j = NULL;
+    if (parent && *parent)
+        return;
+    if (tl_store_import(rec.jpath, rec.trace, NULL, err, sizeof err) != 0)
+        fprintf(stderr, "tapeloop: %s\n", err);
+}
+
+/* Opens the journal for path, once per process. */
+static int
+start(const char *path)
+{
+    char err[256];
+    size_t n = strlen(path);
+    int rc;
+
+    if (rec.j)
+        return strcmp(rec.trace, path) == 0 ? 0 : TL_EBUSY;
+    if (rec.failed)
+        return TL_EINVAL;
+    rec.failed = 1;
+    if (!getenv("TAPELOOP_RECORD_PARENT") &&
+        tl_store_check_target(path, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "tapeloop: %s\n", err);
+        return TL_EINVAL;
+    }
+    if (!(rec.trace = strdup(path)) || !(rec.jpath = malloc(n + 5)))
+        return TL_ENOMEM;
+    memcpy(rec.jpath, path, n);
+    memcpy(rec.jpath + n, ".tlj", 5);
+    if ((rc = tl_journal_open(&rec.j, rec.jpath)) != 0) {
+        fprintf(stderr, "tapeloop: cannot record to %s: %s\n", rec.jpath,
+                strerror(-rc));
+        return rc;
+    }
+    write_meta();
+    atexit(at_exit);
+    rec.failed = 0;
+    return 0;
+}
+
+int
+tl__record_attach(tl_loop *loop, const char *path)
+{
+    char key[32], val[32];
+    uint32_t id;
+    int rc;
+
+    if ((rc = start(path)) != 0)
+        return rc;
+    id = ++rec.nloops;
+    snprintf(key, sizeof key, "seed.%u", id);
+    snprintf(val, sizeof val, "%llu", (unsigned long long)loop->seed);
+    tl_journal_meta(rec.j, key, val);
+    snprintf(key, sizeof key, "env.%u", id);
+    tl_journal_meta(rec.j, key, loop->env->name);
+    return tl_loop_add_hook(loop, TL_EVMASK_ALL, on_event,
+                            (void *)(uintptr_t)id);
+}

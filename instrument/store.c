@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: MIT */
+/* store.c -- journal to SQLite (import), and opening a trace for reading.
+ * The import is one pass over the journal with prepared statements in one
+ * transaction, into a temporary file renamed over the target at the end,
+ * so a trace is either whole or absent.  A reader that finds a journal
+ * beside a trace whose recording process has died imports it first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "store.h"
+
+static const char schema_sql[] = {
+#include "schema_sql.h"
+    0};
+
+/* The statements of an import, in the order of the SQL texts below. */
+enum { S_EVENT, S_PAYLOAD, S_META, S_RUN_START, S_RUN_END, S_TASK_NEW,
+       S_TASK_END, S_QUEUE_NEW, S_QUEUE_CLOSE, S_SYNC_NEW, S_SOCK_NEW,
+       S_SOCK_CLOSE, S_DEADLOCK, S__COUNT };
+
+static const char *const sql[S__COUNT] = {
+    "INSERT INTO events VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    "INSERT INTO payloads VALUES(?1,?2)",
+    "INSERT OR REPLACE INTO meta VALUES(?1,?2)",
+    "INSERT OR REPLACE INTO runs VALUES(?1,?2,?3,?4,NULL,NULL)",
+    "UPDATE runs SET end_seq=?2, rc=?3 WHERE run=?1",
+    "INSERT OR REPLACE INTO tasks VALUES(?1,?2,?3,?4,?5,?6,NULL,NULL,NULL)",
+    "UPDATE tasks SET end_seq=?3, end_state=?4, message=?5 "
+    "WHERE loop=?1 AND id=?2",
+    "INSERT OR REPLACE INTO queues VALUES(?1,?2,?3,?4,?5,NULL)",
+    "UPDATE queues SET close_seq=?3 WHERE loop=?1 AND id=?2 "
+    "AND close_seq IS NULL",
+    "INSERT OR REPLACE INTO syncs VALUES(?1,?2,?3,?4,?5,?6)",
+    "INSERT OR REPLACE INTO sockets VALUES(?1,?2,?3,?4,?5,?6,NULL)",
+    "UPDATE sockets SET close_seq=?3 WHERE loop=?1 AND id=?2",
+    "INSERT INTO deadlock_waits VALUES(?1,?2,"
+    "(SELECT name FROM waits WHERE kind=?3),?4,?5)"};
+
+typedef struct imp {
+    sqlite3 *db;                /* the trace being written */
+    sqlite3_stmt *st[S__COUNT]; /* prepared once */
+    int64_t t0;                 /* first event's absolute time */
+    int64_t seq;                /* events so far */
+} imp;
+
+static int
+fail(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Binds the integers and texts described by fmt ('i' int64, 't' text or
+ * NULL, 'b' blob with a length) and steps the statement once. */
+static int
+run(sqlite3_stmt *s, const char *fmt, ...)
+{
+    va_list ap;
+    int i = 1, rc;
+
+    va_start(ap, fmt);
+    for (const char *f = fmt; *f; f++, i++) {
+        if (*f == 'i') {
+            sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
+        } else if (*f == 't') {
+            const char *t = va_arg(ap, const char *);
+            int n = va_arg(ap, int);
+            if (t)
+                sqlite3_bind_text(s, i, t, n, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(s, i);
+        } else {
+            const void *b = va_arg(ap, const void *);
+            int n = va_arg(ap, int);
+            sqlite3_bind_blob(s, i, b, n, SQLITE_STATIC);
+        }
+    }
+    va_end(ap);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
+static const char *
+sync_kind(int okind)
+{
+    switch (okind) {
+    case TL_OBJ_FLAG: return "flag";
+    case TL_OBJ_LOCK: return "lock";
+    case TL_OBJ_COND: return "cond";
+    default: return "latch";
+    }
+}
+
+/* The tables beside events that one record updates. */
+static int
+index_record(imp *m, const tl_jrec *r, const char *p, int n, int64_t seq)
+{
+    int64_t L = r->loop, id = r->object, rc = 0;
+    const char *state;
+
+    switch (r->kind) {
+    case TL_EV_RUN_START:
+        return run(m->st[S_RUN_START], "iiii", (int64_t)r->run, L, id, seq);
+    case TL_EV_RUN_END:
+        return run(m->st[S_RUN_END], "iii", (int64_t)r->run, seq, r->a);
+    case TL_EV_SPAWN:
+        return run(m->st[S_TASK_NEW], "iiitii", L, id, (int64_t)r->task,
+                   n ? p : NULL, n, (int64_t)r->run, seq);
+    case TL_EV_TASK_DONE: state = "done"; goto ended;
+    case TL_EV_TASK_FAILED: state = "failed"; goto ended;
+    case TL_EV_TASK_CANCELLED: state = "cancelled";
+    ended:
+        return run(m->st[S_TASK_END], "iiitt", L, (int64_t)r->task, seq,
+                   state, -1, n ? p : NULL, n);
+    case TL_EV_QUEUE_NEW:
+        return run(m->st[S_QUEUE_NEW], "iitii", L, id, n ? p : NULL, n, r->a,
+                   seq);
+    case TL_EV_QUEUE_CLOSE:
+        return run(m->st[S_QUEUE_CLOSE], "iii", L, id, seq);
+    case TL_EV_SYNC_NEW:
+        return run(m->st[S_SYNC_NEW], "iittii", L, id, sync_kind(r->okind),
+                   -1, n ? p : NULL, n, r->a, seq);
+    case TL_EV_SOCKET_LISTEN:
+        if (r->a < 0)
+            return 0;
+        return run(m->st[S_SOCK_NEW], "iititi", L, id, p, n, r->a,
+                   "listener", -1, seq);
+    case TL_EV_SOCKET_CONNECT_START:
+        return run(m->st[S_SOCK_NEW], "iititi", L, id, p, n, r->a, "client",
+                   -1, seq);
+    case TL_EV_SOCKET_ACCEPT_READY:
+        if (r->a < 0 || !r->b)
+            return 0;
+        return run(m->st[S_SOCK_NEW], "iititi", L, r->b, NULL, 0, (int64_t)0,
+                   "accepted", -1, seq);
+    case TL_EV_SOCKET_CLOSE:
+        return run(m->st[S_SOCK_CLOSE], "iii", L, id, seq);
+    case TL_EV_DEADLOCK:
+        for (int i = 0; rc == 0 && (i + 1) * 16 <= n; i++) {
+            uint32_t w[4];
+            memcpy(w, p + 16 * i, sizeof w);
+            rc = run(m->st[S_DEADLOCK], "iiiii", seq, (int64_t)w[0],
+                     (int64_t)w[1], (int64_t)w[2], (int64_t)w[3]);
+        }
+        return (int)rc;
+    }
+    return 0;
+}
+
+static int
+on_record(const tl_jrec *r, const void *payload, void *udata)
+{
+    imp *m = udata;
+    const char *p = payload;
+    int n = (int)(r->commit - 1), rc;
+
+    if (r->kind == TL_JREC_META) {
+        size_t k = strnlen(p, (size_t)n);
+        if ((int)k >= n)
+            return 0;
+        return run(m->st[S_META], "tt", p, (int)k, p + k + 1, n - (int)k - 1);
+    }
+    if (r->kind >= TL_EV__COUNT)
+        return 0;               /* a kind from a newer writer: skip it */
+    if (m->seq == 0)
+        m->t0 = r->time;
+    m->seq++;
+    rc = run(m->st[S_EVENT], "iiiiiiiiii", m->seq, (int64_t)r->run,
+             r->time - m->t0, (int64_t)r->kind, (int64_t)r->task,
+             (int64_t)r->okind, (int64_t)r->object, r->a, r->b,
+             (int64_t)r->flags);
+    if (rc == 0 && n > 0)
+        rc = run(m->st[S_PAYLOAD], "ib", m->seq, p, n);
+    return rc ? rc : index_record(m, r, p, n, m->seq);
+}
+
+static int
+meta(imp *m, const char *key, const char *fmt, ...)
+{
+    char v[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(v, sizeof v, fmt, ap);
+    va_end(ap);
+    return run(m->st[S_META], "tt", key, -1, v, -1);
+}
+
+static int
+kinds(imp *m)
+{
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(m->db, "INSERT INTO kinds VALUES(?1,?2)", -1,
+                                &s, NULL);
+
+    for (int k = 0; rc == SQLITE_OK && k < TL_EV__COUNT; k++)
+        rc = run(s, "it", (int64_t)k, tl_event_name(k), -1);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Everything but the rename: the journal into a fresh database. */
+static int
+fill(imp *m, const char *jpath, const tl_import_info *info, char *err,
+     size_t len)
+{
+    int clean = 0, rc;
+
+    if (sqlite3_exec(m->db,
+                     "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                     "BEGIN;", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(m->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+        return fail(err, len, "%s", sqlite3_errmsg(m->db));
+    for (int i = 0; i < S__COUNT; i++)
+        if (sqlite3_prepare_v2(m->db, sql[i], -1, &m->st[i], NULL))
+            return fail(err, len, "%s", sqlite3_errmsg(m->db));
+    rc = tl_journal_read(jpath, on_record, m, &clean);
+    if (rc == TL_EINVAL)
+        return fail(err, len, "%s: not a tapeloop journal", jpath);
+    if (rc < 0)
+        return fail(err, len, "%s: %s", jpath, strerror(-rc));
+    if (rc > 0)
+        return fail(err, len, "%s", sqlite3_errmsg(m->db));
+    rc = kinds(m);
+    rc = rc ? rc : meta(m, "schema_version", "%d", TL_SCHEMA_VERSION);
+    rc = rc ? rc : meta(m, "ended", clean ? "normally" : "abnormally");
+    rc = rc ? rc : meta(m, "events", "%lld", (long long)m->seq);
+    rc = rc ? rc : meta(m, "time_origin_ns", "%lld", (long long)m->t0);
+    rc = rc ? rc : meta(m, "clock", "real");
+    if (rc == 0 && info && info->exited)
+        rc = meta(m, "exit_status", "%d", info->status);
+    if (rc == 0 && info && info->signal)
+        rc = meta(m, "signal", "%d", info->signal);
+    if (rc == 0)
+        rc = sqlite3_exec(m->db, "PRAGMA user_version=1; COMMIT;", NULL,
+                          NULL, NULL);
+    return rc ? fail(err, len, "%s", sqlite3_errmsg(m->db)) : 0;
+}
+
+int
+tl_store_import(const char *jpath, const char *dbpath,
+                const tl_import_info *info, char *err, size_t errlen)
+{
+    size_t n = strlen(dbpath);
+    char *tmp = malloc(n + 5);
+    imp m = {0};
+    int rc;
+
+    if (!tmp)
+        return fail(err, errlen, "%s: out of memory", dbpath);
+    memcpy(tmp, dbpath, n);
+    memcpy(tmp + n, ".tmp", 5);
+    unlink(tmp);
+    if (sqlite3_open(tmp, &m.db) != SQLITE_OK) {
+        rc = fail(err, errlen, "%s: %s", tmp, sqlite3_errmsg(m.db));
+    } else {
+        rc = fill(&m, jpath, info, err, errlen);
+    }
+    for (int i = 0; i < S__COUNT; i++)
+        sqlite3_finalize(m.st[i]);
+    if (sqlite3_close(m.db) != SQLITE_OK && rc == 0)
+        rc = fail(err, errlen, "%s: cannot close", tmp);
+    if (rc == 0 && rename(tmp, dbpath) != 0)
+        rc = fail(err, errlen, "%s: %s", dbpath, strerror(errno));
+    if (rc == 0)
+        unlink(jpath);
+    else
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int
+tl_store_check_target(const char *path, int force, char *err, size_t len)
+{
+    struct stat st;
+    char *dir = strdup(path), *slash;
+
+    if (!dir)
+        return fail(err, len, "%s: out of memory", path);
+    slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = 0;
+    if (access(slash ? dir : ".", W_OK) != 0) {
+        fail(err, len, "%s: cannot write in %s: %s", path,
+             slash ? dir : ".", strerror(errno));
+        free(dir);
+        return -1;
+    }
+    free(dir);
+    if (!force && stat(path, &st) == 0)
+        return fail(err, len,
+                    "%s: already exists (use -f to overwrite it)", path);
+    return 0;
+}
+
+/* ---- reading -------------------------------------------------------- */
+
+/* A journal beside the trace: import it if its writer is gone. */
+static int
+recover(const char *path, char *err, size_t len)
+{
+    size_t n = strlen(path);
+    char *j = malloc(n + 5);
+    int pid, rc = 0;
+
+    if (!j)
+        return fail(err, len, "%s: out of memory", path);
+    memcpy(j, path, n);
+    memcpy(j + n, ".tlj", 5);
+    pid = tl_journal_pid(j);
+    if (pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM))
+        rc = fail(err, len, "%s: still being written (by process %d)", path,
+                  pid);
+    else if (pid >= 0)
+        rc = tl_store_import(j, path, NULL, err, len);
+    free(j);
+    return rc;
+}
+
+/* Checks the header: SQLite, and not cut short. */
+static int
+check_file(const char *path, char *err, size_t len)
+{
+    unsigned char h[100];
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t got;
+    uint32_t page, pages;
+
+    if (fd < 0)
+        return fail(err, len, "%s: %s", path, strerror(errno));
+    got = read(fd, h, sizeof h);
+    fstat(fd, &st);
+    close(fd);
+    if (got == 0)
+        return fail(err, len, "%s: empty file, not a trace", path);
+    if (got < (ssize_t)sizeof h || memcmp(h, "SQLite format 3", 16) != 0)
+        return fail(err, len, "%s: not a tapeloop trace (not SQLite)", path);
+    page = (uint32_t)(h[16] << 8 | h[17]);
+    page = page == 1 ? 65536 : page;
+    pages = (uint32_t)h[28] << 24 | (uint32_t)h[29] << 16 |
+            (uint32_t)h[30] << 8 | h[31];
+    if ((uint64_t)page * pages > (uint64_t)st.st_size)
+        return fail(err, len, "%s: truncated (%lld of %llu bytes)", path,
+                    (long long)st.st_size, (unsigned long long)page * pages);
+    return 0;
+}
+
+int
+tl_trace_open(sqlite3 **out, const char *path, char *err, size_t len)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    char j[4096];
+    int v = -1;
+
+    snprintf(j, sizeof j, "%s.tlj", path);
+    if (access(j, F_OK) == 0 && recover(path, err, len) != 0)
+        return -1;
+    if (check_file(path, err, len) != 0)
+        return -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        goto bad;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) ||
+        sqlite3_step(s) != SQLITE_ROW)
+        goto bad;
+    v = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    s = NULL;
+    if (v > TL_SCHEMA_VERSION) {
+        fail(err, len, "%s: schema version %d is newer than this tapeloop "
+                       "reads (%d): use a newer tapeloop", path, v,
+             TL_SCHEMA_VERSION);
+        sqlite3_close(db);
+        return -1;
+    }
+    if (v < 1 || sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE "
+                                        "key='schema_version'", -1, &s,
+                                    NULL) ||
+        sqlite3_step(s) != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        return fail(err, len, "%s: not a tapeloop trace", path);
+    }
+    sqlite3_finalize(s);
+    *out = db;
+    return 0;
+bad:
+    fail(err, len, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return -1;
+}
