@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* env_real.c -- the real environment: CLOCK_MONOTONIC, getrandom, TCP
  * sockets, and libevent for readiness (epoll with the changelist flag, one
- * poll per loop pass, one-shot events).  Its only caller is the loop,
- * through struct tl_env.
+ * poll per loop pass).  Each socket direction has one persistent
+ * edge-triggered event, registered once; an edge marks the direction
+ * ready, and a call that found it not ready is answered TL_EAGAIN without
+ * a syscall.  A timerfd bounds a waiting poll to the ns.  Its only caller
+ * is the loop, through struct tl_env.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -13,6 +16,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,17 +24,23 @@
 
 typedef struct real {
     struct event_base *base;    /* libevent */
-    struct event *wake;         /* timer that ends a waiting poll */
+    int tfd;                    /* timerfd that ends a waiting poll */
+    struct event *tev;          /* its persistent event */
 } real;
 
 typedef struct io {
-    struct event *ev[2];        /* read, write; created on first watch */
+    tl_socket *sock;            /* whose state this is */
+    struct event *ev[2];        /* read, write; made at the first watch */
+    unsigned char ready[2];     /* an edge came since the last EAGAIN */
 } io;
 
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
-    (void)fd, (void)what, (void)arg;
+    uint64_t n;
+    ssize_t r = read(fd, &n, sizeof n);
+
+    (void)what, (void)arg, (void)r;
 }
 
 static int
@@ -45,17 +55,25 @@ real_open(void **state, tl_loop *loop)
     /* PRECISE_TIMER: with the coarse clock, a wait that epoll ended on
      * time looks early to libevent, which waits again (sleeps ran ~4 ms
      * late). */
+    r->tfd = -1;
     event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST |
-                                   EVENT_BASE_FLAG_NOLOCK |
-                                   EVENT_BASE_FLAG_PRECISE_TIMER);
+                                   EVENT_BASE_FLAG_NOLOCK);
     if (!(r->base = event_base_new_with_config(cfg)))
         goto fail;
-    if (!(r->wake = evtimer_new(r->base, on_timer, NULL)))
+    r->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (r->tfd < 0 ||
+        !(r->tev = event_new(r->base, r->tfd, EV_READ | EV_PERSIST, on_timer,
+                             r)) ||
+        event_add(r->tev, NULL) != 0)
         goto fail;
     event_config_free(cfg);
     *state = r;
     return 0;
 fail:
+    if (r && r->tev)
+        event_free(r->tev);
+    if (r && r->tfd >= 0)
+        close(r->tfd);
     if (r && r->base)
         event_base_free(r->base);
     if (cfg)
@@ -69,7 +87,8 @@ real_close(void *state)
 {
     real *r = state;
 
-    event_free(r->wake);
+    event_free(r->tev);
+    close(r->tfd);
     event_base_free(r->base);
     tl__free(r);
 }
@@ -95,8 +114,10 @@ real_seed(void *state)
     return s;
 }
 
-/* Poll once.  A timeout arms the wake timer so EVLOOP_ONCE returns by then
- * even if no socket becomes ready. */
+/* Poll once.  A timeout arms the timerfd (libevent's own timers run on a
+ * coarse clock and wake up to a few ms late), so EVLOOP_ONCE returns by
+ * then even if no socket becomes ready.  A timer left armed only makes a
+ * later poll return early, which the loop takes in its stride. */
 static int
 real_poll(void *state, int64_t timeout)
 {
@@ -106,35 +127,54 @@ real_poll(void *state, int64_t timeout)
     if (timeout == 0) {
         flags |= EVLOOP_NONBLOCK;
     } else if (timeout > 0) {
-        struct timeval tv = {.tv_sec = timeout / 1000000000,
-                             .tv_usec = (timeout % 1000000000 + 999) / 1000};
-        evtimer_add(r->wake, &tv);
+        struct itimerspec it = {.it_value = {
+                                    .tv_sec = timeout / 1000000000,
+                                    .tv_nsec = timeout % 1000000000}};
+        if (timerfd_settime(r->tfd, 0, &it, NULL) != 0)
+            return -errno;
     }
-    if (event_base_loop(r->base, flags) < 0)
-        return -EIO;
-    if (timeout > 0)
-        evtimer_del(r->wake);
-    return 0;
+    return event_base_loop(r->base, flags) < 0 ? -EIO : 0;
 }
 
 static void
 on_ready(evutil_socket_t fd, short what, void *arg)
 {
+    io *x = arg;
+    int dir = (what & EV_WRITE) ? TL_IO_WRITE : TL_IO_READ;
+
     (void)fd;
-    tl__io_ready(arg, (what & EV_WRITE) ? TL_IO_WRITE : TL_IO_READ);
+    x->ready[dir] = 1;
+    tl__io_ready(x->sock, dir);         /* nobody may be waiting: fine */
+}
+
+/* The socket's state, made on first use: until an EAGAIN says otherwise,
+ * both directions count as ready. */
+static io *
+io_of(void **slot, tl_socket *s)
+{
+    io *x = *slot;
+
+    if (!x && (x = *slot = tl__calloc(sizeof *x)) != NULL) {
+        x->sock = s;
+        x->ready[0] = x->ready[1] = 1;
+    }
+    return x;
 }
 
 static int
 real_watch(void *state, tl_socket *s, int fd, int dir, void **slot)
 {
     real *r = state;
-    io *x = *slot;
+    io *x = io_of(slot, s);
 
-    if (!x && !(x = *slot = tl__calloc(sizeof *x)))
+    if (!x)
         return TL_ENOMEM;
-    if (!x->ev[dir] &&
-        !(x->ev[dir] = event_new(r->base, fd, dir ? EV_WRITE : EV_READ,
-                                 on_ready, s)))
+    if (x->ev[dir])
+        return 0;                       /* registered for good already */
+    x->ev[dir] = event_new(r->base, fd,
+                           (dir ? EV_WRITE : EV_READ) | EV_PERSIST | EV_ET,
+                           on_ready, x);
+    if (!x->ev[dir])
         return TL_ENOMEM;
     return event_add(x->ev[dir], NULL) == 0 ? 0 : TL_ENOMEM;
 }
@@ -142,11 +182,7 @@ real_watch(void *state, tl_socket *s, int fd, int dir, void **slot)
 static void
 real_unwatch(void *state, int dir, void **slot)
 {
-    io *x = *slot;
-
-    (void)state;
-    if (x && x->ev[dir])
-        event_del(x->ev[dir]);
+    (void)state, (void)dir, (void)slot; /* the event stays registered */
 }
 
 static void
@@ -224,10 +260,19 @@ open_socket(const char *host, int port, tl_sockreq *req, int listening)
     return rc;
 }
 
+/* A result as the loop wants it.  Only an EAGAIN clears the direction's
+ * edge: a short read does not mean "drained" (an end of stream may still
+ * be queued behind the data, and its edge has been seen already). */
 static ssize_t
-neg_errno(ssize_t n)
+result(ssize_t n, io *x, int dir)
 {
-    return n >= 0 ? n : (errno == EWOULDBLOCK ? TL_EAGAIN : -errno);
+    if (n >= 0)
+        return n;
+    if (errno != EWOULDBLOCK)
+        return -errno;
+    if (x)
+        x->ready[dir] = 0;
+    return TL_EAGAIN;
 }
 
 static ssize_t
@@ -235,8 +280,13 @@ real_sock(void *state, tl_sockreq *q, void **slot)
 {
     int fd, err = 0, one = 1;
     socklen_t n = sizeof err;
+    io *x = *slot;
+    int dir = q->op == TL_SOCK_SEND ? TL_IO_WRITE : TL_IO_READ;
 
     (void)state;
+    if ((q->op == TL_SOCK_ACCEPT || q->op == TL_SOCK_RECV ||
+         q->op == TL_SOCK_SEND) && x && x->ev[dir] && !x->ready[dir])
+        return TL_EAGAIN;               /* no edge since the last EAGAIN */
     switch (q->op) {
     case TL_SOCK_LISTEN:
         return open_socket(q->host, q->port, q, 1);
@@ -249,15 +299,15 @@ real_sock(void *state, tl_sockreq *q, void **slot)
     case TL_SOCK_ACCEPT:
         fd = accept4(q->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
-            return neg_errno(-1);
+            return result(-1, x, dir);
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         q->fd = fd;
         q->port = port_of(fd, 1);
         return 0;
     case TL_SOCK_RECV:
-        return neg_errno(recv(q->fd, q->buf, q->len, 0));
+        return result(recv(q->fd, q->buf, q->len, 0), x, dir);
     case TL_SOCK_SEND:
-        return neg_errno(send(q->fd, q->buf, q->len, MSG_NOSIGNAL));
+        return result(send(q->fd, q->buf, q->len, MSG_NOSIGNAL), x, dir);
     case TL_SOCK_CLOSE:
         forget(slot);
         if (q->fd >= 0)

@@ -207,6 +207,7 @@ tl_loop_free(tl_loop *loop)
         tl__list_del(&o->node);
         o->loop = NULL;
     }
+    tl__reap(loop);
     tl__pool_fini(&loop->pool);
     tl__hooks_free(loop);
     tl__free(loop->heap);
@@ -319,6 +320,7 @@ tl_loop_run(tl_loop *loop, tl_task_fn root, void *arg, void **result)
         run_ready(loop);                        /* 3: one pass */
     }
     tl__running = NULL;
+    tl__reap(loop);
     loop->running = 0;
     loop->root = NULL;
     if (rc == 0)

@@ -111,7 +111,6 @@ typedef struct tl__obj {
 
 /* What a task asks of the scheduler as it switches out. */
 enum tl__cmd { TL__CMD_NONE,    /* it already placed itself somewhere */
-               TL__CMD_EXIT,    /* it has ended: finish it */
                TL__CMD_CUSTOM   /* hand (code, arg) to the command hook */ };
 
 struct tl_task {
@@ -159,6 +158,8 @@ struct tl_loop {
     tl__link objects;           /* queues, sync objects, sockets bound here */
     unsigned ntasks, nqueues, nsockets, nsyncs;   /* id counters */
     tl__pool pool;              /* stacks */
+    tl__stack zombie;           /* the last dead task's, not yet pooled */
+    tl__ctx grave;              /* where a dying task's registers go */
     const tl_env *env;          /* clock, readiness, sockets, seed */
     void *envs;                 /* the env's state */
     uint64_t rng[4];            /* xoshiro256** state */
@@ -220,17 +221,12 @@ TL_HIDDEN void tl__obj_fini(tl__obj *o);
 TL_HIDDEN int64_t tl__now_ns(tl_loop *loop);
 
 /* task.c */
-TL_HIDDEN void tl__make_ready(tl_loop *loop, tl_task *t, int rc, void *val);
-TL_HIDDEN void tl__wake(tl_task *t, int rc, void *val);
 TL_HIDDEN void tl__block_event(tl_task *t, int wait, const void *obj);
-TL_HIDDEN int tl__park(tl_task *t, tl__link *list, int wait, void *obj);
-TL_HIDDEN void tl__unpark(tl_task *t, int rc, void *val);
-TL_HIDDEN int tl__suspend(tl_task *t);
-TL_HIDDEN int tl__yield_to_tail(tl_task *t, int rc);
 TL_HIDDEN void tl__wake_all(tl__link *list, int rc);
 TL_HIDDEN void tl__step(tl_loop *loop);
 TL_HIDDEN void tl__run_timers(tl_loop *loop, int64_t now);
 TL_HIDDEN void tl__task_free(tl_task *t);
+TL_HIDDEN void tl__reap(tl_loop *loop);
 TL_HIDDEN int tl__task_new(tl_task **out, tl_loop *loop, tl_task_fn fn,
                            void *arg, const char *name, unsigned parent);
 
@@ -253,5 +249,7 @@ tl__obj_use(tl__obj *o, tl_task *t)
         return 0;
     return tl__obj_bind(o, t->loop);
 }
+
+#include "sched_int.h"
 
 #endif /* TL_LOOP_INT_H */

@@ -84,24 +84,17 @@ pop(tl_queue *q)
     return item;
 }
 
-/* queue_get / queue_peek: a = the item's number, b = length after. */
-static void
-item_event(tl_queue *q, int kind, tl_task *t, uint64_t n, unsigned flags)
-{
-    TL__EV(t->loop, kind, .task = t->id, .okind = TL_OBJ_QUEUE,
-           .object = q->obj.id, .a = (int64_t)n, .b = (int64_t)q->len,
-           .flags = (uint8_t)flags);
-}
+/* queue_put/get/peek: a = the item's number, b = the length after. */
+#define item_event(q, kind, t, n, fl)                                      \
+    TL__EV((t)->loop, (kind), .task = (t)->id, .okind = TL_OBJ_QUEUE,      \
+           .object = (q)->obj.id, .a = (int64_t)(n),                       \
+           .b = (int64_t)(q)->len, .flags = (uint8_t)(fl))
 
 /* queue_put for the item just counted in nput, on behalf of t. */
-static void
-put_event(tl_queue *q, tl_task *t, unsigned flags)
-{
-    item_event(q, TL_EV_QUEUE_PUT, t, q->nput, flags);
-}
+#define put_event(q, t, fl) item_event(q, TL_EV_QUEUE_PUT, t, (q)->nput, fl)
 
 /* The checks every task call on a queue starts with. */
-static int
+static inline __attribute__((always_inline)) int
 enter(tl_queue *q, tl_task **tp)
 {
     tl_task *t;
@@ -220,7 +213,7 @@ tl_queue_peek(tl_queue *q, void **item)
 int
 tl_queue_close(tl_queue *q)
 {
-    tl_task *t;
+    tl_task *t = NULL;
     int rc = enter(q, &t);
 
     if (rc != 0 && rc != TL_ECANCELED)

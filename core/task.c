@@ -98,67 +98,7 @@ tl__run_timers(tl_loop *loop, int64_t now)
     }
 }
 
-/* ---- ready, park, wake ------------------------------------------------- */
-
-void
-tl__make_ready(tl_loop *loop, tl_task *t, int rc, void *val)
-{
-    t->rc = rc;
-    t->val = val;
-    t->state = TL_TASK_READY;
-    t->wait = TL_WAIT_NONE;
-    tl__list_push(&loop->ready, &t->link);
-    loop->nready++;
-}
-
-/* The next step of this pass: pops the head of the ready FIFO and makes it
- * the running task; NULL when the pass is over. */
-static inline tl_task *
-next_step(tl_loop *loop)
-{
-    tl_task *t;
-
-    if (!loop->pass_left || !loop->nready)
-        return NULL;
-    loop->pass_left--;
-    t = tl__container_of(loop->ready.next, tl_task, link);
-    tl__list_del(&t->link);
-    loop->nready--;
-    t->state = TL_TASK_RUNNING;
-    loop->cur = t;
-    TL__EV(loop, TL_EV_RESUME, .task = t->id, .a = t->rc);
-    return t;
-}
-
-/* Switches out a task that has put itself where it belongs: straight to
- * the next task of the pass (one switch per step, not two), or back to the
- * scheduler when the pass is over.  Returns what the task was woken with. */
-int
-tl__suspend(tl_task *t)
-{
-    tl_loop *loop = t->loop;
-    tl_task *n = next_step(loop);
-
-    t->cmd = TL__CMD_NONE;
-    if (n != t)
-        tl__ctx_switch(&t->ctx, n ? &n->ctx : &loop->sched, false);
-    return t->rc;
-}
-
-/* Leaves for the scheduler, which must act on t->cmd. */
-static void
-to_scheduler(tl_task *t, int cmd, bool dying)
-{
-    t->cmd = (unsigned char)cmd;
-    tl__ctx_switch(&t->ctx, &t->loop->sched, dying);
-}
-
-int
-tl__yield_to_tail(tl_task *t, int rc)
-{
-    tl__make_ready(t->loop, t, rc, NULL);
-    return tl__suspend(t);
-}
+/* ---- events about waiting ---------------------------------------------- */
 
 /* What a blocked task waits on, as an event names it. */
 void
@@ -179,37 +119,6 @@ tl__block_event(tl_task *t, int wait, const void *obj)
            .object = id, .a = wait);
 }
 
-int
-tl__park(tl_task *t, tl__link *list, int wait, void *obj)
-{
-    if (t->loop->evmask)
-        tl__block_event(t, wait, obj);
-    t->state = TL_TASK_BLOCKED;
-    t->wait = (unsigned char)wait;
-    t->wobj = obj;
-    tl__list_push(list, &t->link);
-    t->loop->nparked++;
-    return tl__suspend(t);
-}
-
-/* Readies a task that waited, and says so: by whom, with what. */
-void
-tl__wake(tl_task *t, int rc, void *val)
-{
-    tl_loop *loop = t->loop;
-
-    TL__EV(loop, TL_EV_WAKE, .task = t->id, .a = rc, .b = TL__ACTOR(loop));
-    tl__make_ready(loop, t, rc, val);
-}
-
-void
-tl__unpark(tl_task *t, int rc, void *val)
-{
-    tl__list_del(&t->link);
-    t->loop->nparked--;
-    tl__wake(t, rc, val);
-}
-
 void
 tl__wake_all(tl__link *list, int rc)
 {
@@ -218,6 +127,45 @@ tl__wake_all(tl__link *list, int rc)
 }
 
 /* ---- life of a task ---------------------------------------------------- */
+
+static void finish(tl_loop *loop, tl_task *t);
+
+/* A dead task's stack cannot be given back while it runs on it: it waits
+ * in loop->zombie until the next task is created or dies, or the run ends. */
+static void
+bury(tl_loop *loop, tl__stack *s)
+{
+    tl__stack z = loop->zombie;
+
+    loop->zombie = *s;
+    s->map = NULL;
+    if (z.map)
+        tl__stack_put(&loop->pool, &z);
+}
+
+void
+tl__reap(tl_loop *loop)
+{
+    if (loop->zombie.map)
+        tl__stack_put(&loop->pool, &loop->zombie);
+}
+
+/* A task's end, on its own stack: wake its joiners with its outcome, free
+ * it if detached, and go straight on to the next task of the pass. */
+static _Noreturn void
+task_exit(tl_task *t)
+{
+    tl_loop *loop = t->loop;
+    tl_task *n;
+
+    bury(loop, &t->stack);
+    finish(loop, t);            /* t may be freed from here on */
+    n = tl__next_step(loop);
+    if (!n)
+        loop->cur = NULL;
+    tl__ctx_switch(&loop->grave, n ? &n->ctx : &loop->sched, true);
+    abort();                    /* an ended task is never entered again */
+}
 
 static void
 task_main(void *p)
@@ -228,8 +176,7 @@ task_main(void *p)
     if (!t->cancelled)          /* cancelled before its first step: never runs */
         t->result = t->fn(t->arg);
     t->state = t->cancelled ? TL_TASK_CANCELLED : TL_TASK_DONE;
-    to_scheduler(t, TL__CMD_EXIT, true);
-    abort();                    /* an ended task is never entered again */
+    task_exit(t);
 }
 
 int
@@ -243,6 +190,7 @@ tl__task_new(tl_task **out, tl_loop *loop, tl_task_fn fn, void *arg,
         return TL_ENOMEM;
     if ((rc = tl__name(&t->name, name)) != 0)
         goto fail;
+    tl__reap(loop);
     if ((rc = tl__stack_get(&loop->pool, &t->stack)) != 0)
         goto fail;
     tl__ctx_make(&t->ctx, t->stack.lo, t->stack.size, task_main, t);
@@ -273,8 +221,8 @@ tl__task_free(tl_task *t)
     tl__free(t);
 }
 
-/* The scheduler's side of a task's end: wake joiners with its outcome,
- * give back its stack, free it if detached. */
+/* A task has ended: say so, wake its joiners with its outcome, free it if
+ * detached.  Its stack is someone else's business (bury). */
 static void
 finish(tl_loop *loop, tl_task *t)
 {
@@ -290,7 +238,6 @@ finish(tl_loop *loop, tl_task *t)
     while (!tl__list_empty(&t->joiners))
         tl__unpark(tl__container_of(t->joiners.next, tl_task, link), rc,
                    t->result);
-    tl__stack_put(&loop->pool, &t->stack);
     if (t->detached && t != loop->root)
         tl__task_free(t);
 }
@@ -304,29 +251,27 @@ fail_unknown(tl_loop *loop, tl_task *t)
     snprintf(buf, sizeof buf, "unknown command %d", t->ccode);
     t->error = tl__strdup(buf);
     t->state = TL_TASK_FAILED;
+    tl__stack_put(&loop->pool, &t->stack);      /* not running on it */
     finish(loop, t);
 }
 
 /* One scheduling step, seen from the scheduler: run the head of the ready
  * FIFO; tasks then hand over to each other until the pass is over or one
- * needs the scheduler (it ended, or issued a custom command). */
+ * issues a custom command, which only the scheduler can hand to its hook. */
 void
 tl__step(tl_loop *loop)
 {
-    tl_task *t = next_step(loop);
+    tl_task *t = tl__next_step(loop);
 
     tl__ctx_switch(&loop->sched, &t->ctx, false);
-    t = loop->cur;              /* whoever came back */
-    if (t->cmd == TL__CMD_CUSTOM && loop->cmd_fn) {
-        loop->cur = NULL;       /* the hook runs outside any task */
-        loop->cmd_fn(loop, t, t->ccode, t->val, loop->cmd_ud);
+    t = loop->cur;              /* whoever came back, NULL if it died */
+    loop->cur = NULL;           /* the hook runs outside any task */
+    if (!t || t->cmd != TL__CMD_CUSTOM)
         return;
-    }
-    if (t->cmd == TL__CMD_EXIT)
-        finish(loop, t);        /* cur is still t: it wakes its joiners */
-    else if (t->cmd == TL__CMD_CUSTOM)
+    if (loop->cmd_fn)
+        loop->cmd_fn(loop, t, t->ccode, t->val, loop->cmd_ud);
+    else
         fail_unknown(loop, t);
-    loop->cur = NULL;
 }
 
 /* ---- the task API ---------------------------------------------------- */
@@ -479,8 +424,7 @@ tl_fail(const char *fmt, ...)
     tl__free(t->error);
     t->error = tl__strdup(buf);
     t->state = TL_TASK_FAILED;
-    to_scheduler(t, TL__CMD_EXIT, true);
-    abort();                    /* never entered again */
+    task_exit(t);
 }
 
 const char *
@@ -554,7 +498,9 @@ tl_command(int code, void *arg, void **result)
     self->wait = TL_WAIT_COMMAND;
     self->wobj = NULL;
     self->loop->nparked++;
-    to_scheduler(self, TL__CMD_CUSTOM, false);
+    self->cmd = TL__CMD_CUSTOM;
+    self->loop->cur = self;
+    tl__ctx_switch(&self->ctx, &self->loop->sched, false);
     rc = self->rc;
     if (result)
         *result = self->val;
