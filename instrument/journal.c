@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -57,6 +58,7 @@ map_chunk(int fd, off_t off, size_t size, int *err)
 int
 tl_journal_open(tl_journal **out, const char *path)
 {
+    struct sigaction sa;
     tl_journal *j = calloc(1, sizeof *j);
     char head[HEAD] = TL_JOURNAL_MAGIC;
     uint32_t v = TL_JOURNAL_VERSION;
@@ -64,6 +66,11 @@ tl_journal_open(tl_journal **out, const char *path)
 
     if (!j)
         return -ENOMEM;
+    /* Past RLIMIT_FSIZE, growing the file raises SIGXFSZ, which would kill
+     * the program; ignored, the growth fails with EFBIG and recording
+     * stops with a STOP record instead. */
+    if (sigaction(SIGXFSZ, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGXFSZ, SIG_IGN);
     j->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (j->fd < 0) {
         rc = -errno;
@@ -104,14 +111,15 @@ reserve(tl_journal *j, size_t n)
                           : CHUNK;
         off_t off = j->off + (off_t)j->size;
         char *m = map_chunk(j->fd, off, size, &j->err);
-        tl_jrec *next;
-        if (!m)
-            return NULL;
-        next = (tl_jrec *)(void *)(j->map + j->used);
+        tl_jrec *next = (tl_jrec *)(void *)(j->map + j->used);
         memset(next, 0, sizeof *next);
-        next->kind = TL_JREC_NEXT;
-        next->a = (int64_t)size;
+        next->kind = m ? TL_JREC_NEXT : TL_JREC_STOP;
+        next->a = m ? (int64_t)size : j->err;
         __atomic_store_n(&next->commit, 1, __ATOMIC_RELEASE);
+        if (!m) {
+            j->used += sizeof *next;
+            return NULL;
+        }
         munmap(j->map, j->size);
         j->map = m;
         j->size = size;
@@ -181,7 +189,8 @@ tl_journal_close(tl_journal *j)
 
     if (!j)
         return;
-    append(j, &h, NULL, 0);
+    if (!j->err)
+        append(j, &h, NULL, 0);
     end = j->off + (off_t)j->used;
     munmap(j->map, j->size);
     if (!j->err && ftruncate(j->fd, end) != 0)
@@ -211,7 +220,7 @@ tl_journal_pid(const char *path)
 int
 tl_journal_read(const char *path,
                 int (*fn)(const tl_jrec *r, const void *payload, void *udata),
-                void *udata, int *clean)
+                void *udata, tl_journal_end *end)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
     struct stat st;
@@ -220,7 +229,7 @@ tl_journal_read(const char *path,
     uint32_t v;
 
 
-    *clean = 0;
+    end->clean = end->stopped = 0;
     if (fd < 0)
         return -errno;
     if (fstat(fd, &st) != 0 || st.st_size < HEAD) {
@@ -248,8 +257,9 @@ tl_journal_read(const char *path,
         len = c - 1;
         if (pos + sizeof *r + len > size)
             break;                      /* torn: stop at the last good one */
-        if (r->kind == TL_JREC_END) {
-            *clean = 1;
+        if (r->kind == TL_JREC_END || r->kind == TL_JREC_STOP) {
+            end->clean = r->kind == TL_JREC_END;
+            end->stopped = r->kind == TL_JREC_STOP ? (int)r->a : 0;
             break;
         }
         if (r->kind == TL_JREC_NEXT) {

@@ -11,7 +11,9 @@
  * written last: 0 means "nothing was finished here" and ends the journal.
  * A record that would not fit in its chunk is replaced by a NEXT marker
  * whose `a` gives the size of the chunk that follows.  A clean close
- * appends an END record; its absence means the process died.
+ * appends an END record; its absence means the process died.  When the
+ * next chunk cannot be had (disk full), a STOP record takes the room kept
+ * for the NEXT marker and recording ends there, the program running on.
  */
 #ifndef TL_JOURNAL_H
 #define TL_JOURNAL_H
@@ -27,7 +29,9 @@
 enum {
     TL_JREC_META = 0xFFF0,      /* payload "key\0value" */
     TL_JREC_NEXT = 0xFFF1,      /* chunk ends; a = the next chunk's size */
-    TL_JREC_END = 0xFFF2        /* the writer closed the journal */
+    TL_JREC_END = 0xFFF2,       /* the writer closed the journal */
+    TL_JREC_STOP = 0xFFF3       /* appending failed: a = -errno; nothing
+                                   follows */
 };
 
 typedef struct tl_jrec {
@@ -61,13 +65,19 @@ int tl_journal_error(const tl_journal *j);
  * or -errno. */
 int tl_journal_pid(const char *path);
 
-/* Calls fn for every finished record of the journal at path, in order;
- * *clean tells whether it ends with END.  fn returning non-zero stops the
- * walk and is returned.  -errno for I/O, TL_EINVAL if path is not a
- * journal (or of a newer version). */
+/* How a journal ended, as tl_journal_read found it. */
+typedef struct tl_journal_end {
+    int clean;                  /* an END record: the writer closed it */
+    int stopped;                /* a STOP record: -errno, recording failed */
+} tl_journal_end;
+
+/* Calls fn for every finished record of the journal at path, in order,
+ * and says in *end how it ended.  fn returning non-zero stops the walk
+ * and is returned.  -errno for I/O, TL_EINVAL if path is not a journal
+ * (or of a newer version). */
 int tl_journal_read(const char *path,
                     int (*fn)(const tl_jrec *r, const void *payload,
                               void *udata),
-                    void *udata, int *clean);
+                    void *udata, tl_journal_end *end);
 
 #endif /* TL_JOURNAL_H */

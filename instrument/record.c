@@ -24,12 +24,19 @@ static struct {
     char *jpath;                /* the journal: trace + ".tlj" */
     uint32_t nloops;            /* loop ids handed out */
     int failed;                 /* set up failed once: do not retry */
+    int warned;                 /* said that recording stopped */
 } rec;
 
 static void
 on_event(const tl_event *ev, void *udata)
 {
     tl_journal_append(rec.j, (uint32_t)(uintptr_t)udata, ev);
+    if (__builtin_expect(tl_journal_error(rec.j) != 0, 0) && !rec.warned) {
+        rec.warned = 1;
+        fprintf(stderr, "tapeloop: recording stopped: %s: %s (the trace "
+                        "keeps the events before)\n", rec.jpath,
+                strerror(-tl_journal_error(rec.j)));
+    }
 }
 
 /* NUL-separated /proc/self/cmdline as a JSON array of strings. */

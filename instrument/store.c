@@ -219,7 +219,8 @@ static int
 fill(imp *m, const char *jpath, const tl_import_info *info, char *err,
      size_t len)
 {
-    int clean = 0, rc;
+    tl_journal_end end;
+    int rc;
 
     if (sqlite3_exec(m->db,
                      "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
@@ -229,7 +230,7 @@ fill(imp *m, const char *jpath, const tl_import_info *info, char *err,
     for (int i = 0; i < S__COUNT; i++)
         if (sqlite3_prepare_v2(m->db, sql[i], -1, &m->st[i], NULL))
             return fail(err, len, "%s", sqlite3_errmsg(m->db));
-    rc = tl_journal_read(jpath, on_record, m, &clean);
+    rc = tl_journal_read(jpath, on_record, m, &end);
     if (rc == TL_EINVAL)
         return fail(err, len, "%s: not a tapeloop journal", jpath);
     if (rc < 0)
@@ -238,7 +239,9 @@ fill(imp *m, const char *jpath, const tl_import_info *info, char *err,
         return fail(err, len, "%s", sqlite3_errmsg(m->db));
     rc = kinds(m);
     rc = rc ? rc : meta(m, "schema_version", "%d", TL_SCHEMA_VERSION);
-    rc = rc ? rc : meta(m, "ended", clean ? "normally" : "abnormally");
+    rc = rc ? rc : meta(m, "ended", end.clean ? "normally" : "abnormally");
+    if (rc == 0 && end.stopped)
+        rc = meta(m, "recording_stopped", "%s", strerror(-end.stopped));
     rc = rc ? rc : meta(m, "events", "%lld", (long long)m->seq);
     rc = rc ? rc : meta(m, "time_origin_ns", "%lld", (long long)m->t0);
     rc = rc ? rc : meta(m, "clock", "real");
