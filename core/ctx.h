@@ -53,7 +53,8 @@ void tl__ctx_make(tl__ctx *c, void *lo, size_t size, void (*fn)(void *),
  * mispredicts the next few returns on both sides: +15 ns a step here).
  * The compiler saves whatever it holds in the clobbered registers; the asm
  * saves rbp, the resume address, and the MXCSR and x87 control words
- * (callee-saved by the ABI), reloading those only when they differ.
+ * (callee-saved by the ABI).  Reloading those always is cheaper than
+ * comparing first: the compare's load waits for stmxcsr's store.
  * Frame at a saved sp: [mxcsr:4 fpucw:2 pad:2] resume-address rbp. */
 static inline void
 tl__ctx_raw(tl__ctx *from, tl__ctx *to)
@@ -68,23 +69,14 @@ tl__ctx_raw(tl__ctx *from, tl__ctx *to)
         "subq $8, %%rsp\n\t"
         "stmxcsr (%%rsp)\n\t"
         "fnstcw 4(%%rsp)\n\t"
-        "movl (%%rsp), %%eax\n\t"
-        "movzwl 4(%%rsp), %%edx\n\t"
         "movq %%rsp, (%%rdi)\n\t"
         "movq %%rsi, %%rsp\n\t"
-        "cmpl (%%rsp), %%eax\n\t"
-        "jne 2f\n\t"
-        "cmpw 4(%%rsp), %%dx\n\t"
-        "jne 2f\n"
-        "3:\n\t"
+        "ldmxcsr (%%rsp)\n\t"
+        "fldcw 4(%%rsp)\n\t"
         "addq $8, %%rsp\n\t"
         "popq %%rax\n\t"
         "popq %%rbp\n\t"
         "jmpq *%%rax\n"
-        "2:\n\t"
-        "ldmxcsr (%%rsp)\n\t"
-        "fldcw 4(%%rsp)\n\t"
-        "jmp 3b\n"
         "1:\n\t"
         "leaq 128(%%rsp), %%rsp\n\t"
         : "+D"(save), "+S"(sp)
