@@ -42,6 +42,7 @@ typedef struct tl_sockreq {
 struct tl_env {
     const char *name;                                   /* "real", ... */
     int cheap_now;      /* now() costs little (virtual): events use it */
+    int replay;         /* serves a recording: its seed beats TAPELOOP_SEED */
     int (*open)(void **state, tl_loop *loop);           /* 0 or TL_E* */
     void (*close)(void *state);
     int64_t (*now)(void *state);                        /* ns, monotonic */
@@ -59,5 +60,6 @@ struct tl_env {
 void tl__io_ready(tl_socket *s, int dir);
 
 extern const tl_env tl__env_real;
+extern const tl_env tl__env_virtual;    /* real I/O, a clock that jumps */
 
 #endif /* TL_ENV_H */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "loop_int.h"
+#include "replay.h"
 
 _Thread_local tl_loop *tl__running;
 _Thread_local tl_loop *tl__last;
@@ -82,7 +83,9 @@ seed_rng(tl_loop *loop, uint64_t seed)
 {
     const char *e = getenv("TAPELOOP_SEED");
 
-    if (!seed && e && *e) {
+    if (loop->env->replay) {
+        seed = loop->env->seed(loop->envs);     /* the recorded one */
+    } else if (!seed && e && *e) {
         char *end;
         errno = 0;
         seed = strtoull(e, &end, 0);
@@ -151,6 +154,27 @@ tl_loop_current(void)
     return tl__running;
 }
 
+/* The env the environment asks for: a replay of TAPELOOP_REPLAY, the
+ * virtual clock of TAPELOOP_CLOCK=virtual, or the real one. */
+static int
+pick_env(const tl_env **env)
+{
+    const char *replay = getenv("TAPELOOP_REPLAY");
+    const char *clock = getenv("TAPELOOP_CLOCK");
+
+    if (replay && *replay)
+        return tl__replay_env(env, replay);
+    if (clock && !strcmp(clock, "virtual"))
+        *env = &tl__env_virtual;
+    else if (clock && *clock && strcmp(clock, "real") != 0) {
+        fprintf(stderr, "tapeloop: TAPELOOP_CLOCK=%s: use real or virtual\n",
+                clock);
+        return TL_EINVAL;
+    } else
+        *env = &tl__env_real;
+    return 0;
+}
+
 int
 tl_loop_new(tl_loop **out, const tl_options *opt)
 {
@@ -169,10 +193,14 @@ tl_loop_new(tl_loop **out, const tl_options *opt)
     tl__list_init(&loop->tasks);
     tl__list_init(&loop->objects);
     loop->pool.size = (ss + pg - 1) & ~(pg - 1);
-    loop->env = o.env ? o.env : &tl__env_real;
+    if (!o.env && (rc = pick_env(&o.env)) != 0)
+        goto fail;
+    loop->env = o.env;
     if ((rc = loop->env->open(&loop->envs, loop)) != 0)
         goto fail;
     if ((rc = seed_rng(loop, o.seed)) != 0)
+        goto fail_env;
+    if (loop->env->replay && (rc = tl__replay_attach(loop)) != 0)
         goto fail_env;
     if (!o.record)
         o.record = getenv("TAPELOOP_RECORD");

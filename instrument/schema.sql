@@ -1,7 +1,6 @@
 -- SPDX-License-Identifier: MIT
 -- schema.sql -- the tapeloop trace, schema version 1 (PRAGMA user_version).
--- Ids of tasks and objects are per loop: key them with the loop of the
--- event's run.  Times are ns since the trace's first event.  Documented,
+-- Ids of tasks and objects are per loop: key them with the event's loop.  Times are ns since the trace's first event.  Documented,
 -- with example queries, in docs/trace-schema.md.
 
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -50,7 +49,8 @@ CREATE TABLE sockets(
 
 CREATE TABLE events(
     seq INTEGER PRIMARY KEY,    -- order in the trace, from 1
-    run INTEGER NOT NULL,
+    loop INTEGER NOT NULL,      -- the loop it happened in
+    run INTEGER NOT NULL,       -- its run; 0 before the loop's first run
     time INTEGER NOT NULL,      -- ns since the first event
     kind INTEGER NOT NULL,      -- kinds.kind
     task INTEGER,               -- the task that acted, 0: the loop
@@ -116,9 +116,8 @@ SELECT e.seq, e.time / 1e9 AS time, e.task,
        END AS detail
 FROM events e
 JOIN kinds k ON k.kind = e.kind
-JOIN runs r ON r.run = e.run
-LEFT JOIN tasks t ON t.loop = r.loop AND t.id = e.task
-LEFT JOIN tasks ot ON e.okind = 1 AND ot.loop = r.loop AND ot.id = e.object
-LEFT JOIN queues q ON e.okind = 2 AND q.loop = r.loop AND q.id = e.object
-LEFT JOIN syncs sy ON e.okind >= 4 AND sy.loop = r.loop AND sy.id = e.object
+LEFT JOIN tasks t ON t.loop = e.loop AND t.id = e.task
+LEFT JOIN tasks ot ON e.okind = 1 AND ot.loop = e.loop AND ot.id = e.object
+LEFT JOIN queues q ON e.okind = 2 AND q.loop = e.loop AND q.id = e.object
+LEFT JOIN syncs sy ON e.okind >= 4 AND sy.loop = e.loop AND sy.id = e.object
 LEFT JOIN waits w ON k.name = 'block' AND w.kind = e.a;

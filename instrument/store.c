@@ -29,7 +29,7 @@ enum { S_EVENT, S_PAYLOAD, S_META, S_RUN_START, S_RUN_END, S_TASK_NEW,
        S_SOCK_CLOSE, S_DEADLOCK, S__COUNT };
 
 static const char *const sql[S__COUNT] = {
-    "INSERT INTO events VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    "INSERT INTO events VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
     "INSERT INTO payloads VALUES(?1,?2)",
     "INSERT OR REPLACE INTO meta VALUES(?1,?2)",
     "INSERT OR REPLACE INTO runs VALUES(?1,?2,?3,?4,NULL,NULL)",
@@ -180,7 +180,8 @@ on_record(const tl_jrec *r, const void *payload, void *udata)
     if (m->seq == 0)
         m->t0 = r->time;
     m->seq++;
-    rc = run(m->st[S_EVENT], "iiiiiiiiii", m->seq, (int64_t)r->run,
+    rc = run(m->st[S_EVENT], "iiiiiiiiiii", m->seq, (int64_t)r->loop,
+             (int64_t)r->run,
              r->time - m->t0, (int64_t)r->kind, (int64_t)r->task,
              (int64_t)r->okind, (int64_t)r->object, r->a, r->b,
              (int64_t)r->flags);
