@@ -2,7 +2,7 @@
 # A thin layer over CMake: `make demo` and `make test` are all a new
 # machine needs.  Missing Debian packages are installed when run as root,
 # else the apt-get line is printed.
-DEBS     = cmake gcc pkg-config libevent-dev libsqlite3-dev libncurses-dev check tmux python3 valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+DEBS     = cmake gcc pkg-config libevent-dev libsqlite3-dev libncurses-dev check tmux python3 valgrind gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gdb sqlite3 util-linux
 BUILD    = build
 ASAN     = build-asan
 UCTX     = build-ucontext
