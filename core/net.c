@@ -56,9 +56,10 @@ call(tl_loop *loop, tl_socket *s, tl_sockreq *req)
     return loop->env->sock(loop->envs, req, &s->slot);
 }
 
-/* Parks t until s is ready in direction dir. */
+/* Parks t until s is ready in direction dir; clears TL_EVF_IMMEDIATE in
+ * *flags once it has parked. */
 static int
-io_wait(tl_task *t, tl_socket *s, int dir, int wait)
+io_wait(tl_task *t, tl_socket *s, int dir, int wait, unsigned *flags)
 {
     tl_loop *loop = t->loop;
     int rc;
@@ -70,6 +71,7 @@ io_wait(tl_task *t, tl_socket *s, int dir, int wait)
         return rc;
     if (loop->evmask)
         tl__block_event(t, wait, s);
+    *flags = 0;
     s->waiter[dir] = t;
     loop->nio++;
     t->state = TL_TASK_BLOCKED;
@@ -154,10 +156,11 @@ retry(tl_task *t, tl_socket *s, tl_sockreq *req, int wait, unsigned made)
     TL__EV(loop, ev_start[wait], .task = t->id, .okind = TL_OBJ_SOCKET,
            .object = s->obj.id, .a = (int64_t)req->len);
     while ((n = call(loop, s, req)) == TL_EAGAIN) {
-        int rc = io_wait(t, s, dir_of(wait), wait);
-        if (rc)
-            return rc;
-        flags = 0;
+        int rc = io_wait(t, s, dir_of(wait), wait, &flags);
+        if (rc) {
+            n = rc;             /* cancelled, closed, busy: still a ready */
+            break;
+        }
     }
     TL__EV(loop, ev_start[wait] + 1, .task = t->id, .okind = TL_OBJ_SOCKET,
            .object = s->obj.id, .a = n, .b = made, .flags = (uint8_t)flags);
@@ -207,6 +210,8 @@ tl_connect(tl_socket **out, const char *host, int port)
     tl_task *t;
     int rc;
 
+    unsigned flags = TL_EVF_IMMEDIATE;
+
     TL__TASK(t);
     if (!out || !host || port <= 0 || port > 65535)
         return TL_EINVAL;
@@ -220,15 +225,14 @@ tl_connect(tl_socket **out, const char *host, int port)
     rc = (int)call(t->loop, s, &req);
     if (rc == TL_EAGAIN || rc == 0)
         s->fd = req.fd;
-    if (rc == TL_EAGAIN && (rc = io_wait(t, s, TL_IO_WRITE,
-                                         TL_WAIT_CONNECT)) == 0) {
+    if (rc == TL_EAGAIN && (rc = io_wait(t, s, TL_IO_WRITE, TL_WAIT_CONNECT,
+                                         &flags)) == 0) {
         tl_sockreq done = {.op = TL_SOCK_CONNECTED};
         rc = (int)call(t->loop, s, &done);
-        req.port = -1;          /* marks "waited" for the event below */
     }
     TL__EV(t->loop, TL_EV_SOCKET_CONNECT_READY, .task = t->id,
            .okind = TL_OBJ_SOCKET, .object = s->obj.id, .a = rc,
-           .flags = req.port == -1 ? 0 : TL_EVF_IMMEDIATE);
+           .flags = (uint8_t)flags);
     if (rc < 0) {
         tl_socket_close(s);
         return rc;

@@ -270,6 +270,8 @@ notify(tl_cond *c, size_t n)
         tl__list_push(&c->lock->waiters, &w->link);
         w->wait = TL_WAIT_LOCK;
         w->wobj = c->lock;
+        if (t->loop->evmask)
+            tl__block_event(w, TL_WAIT_LOCK, c->lock);  /* now waits on it */
     }
     return 0;
 }

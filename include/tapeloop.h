@@ -457,7 +457,10 @@ typedef struct tl_event {
     uint16_t kind;          /* tl_event_kind */
     uint8_t okind;          /* TL_OBJ_*: what object is */
     uint8_t flags;          /* TL_EVF_* */
-    uint32_t task;          /* the task that acted; 0 = the loop itself */
+    uint32_t task;          /* the task the event is about: the one that
+                               issued the command, or that receives the
+                               outcome (wake, a handed-over item or
+                               lock); 0 = the loop itself */
     uint32_t object;        /* the id of what it acted on, 0 = nothing */
     uint32_t run;           /* the run (tl_loop_run call) in this process */
     int64_t a, b;           /* per kind: docs/trace-schema.md */

@@ -126,7 +126,7 @@ start(const char *path)
         return TL_EINVAL;
     rec.failed = 1;
     if (!getenv("TAPELOOP_RECORD_PARENT") &&
-        tl_store_check_target(path, 0, err, sizeof err) != 0) {
+        tl_store_check_target(path, -1, err, sizeof err) != 0) {
         fprintf(stderr, "tapeloop: %s\n", err);
         return TL_EINVAL;
     }

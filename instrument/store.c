@@ -245,7 +245,10 @@ fill(imp *m, const char *jpath, const tl_import_info *info, char *err,
         rc = meta(m, "recording_stopped", "%s", strerror(-end.stopped));
     rc = rc ? rc : meta(m, "events", "%lld", (long long)m->seq);
     rc = rc ? rc : meta(m, "time_origin_ns", "%lld", (long long)m->t0);
-    rc = rc ? rc : meta(m, "clock", "real");
+    rc = rc ? rc : sqlite3_exec(m->db, "INSERT OR REPLACE INTO meta "
+                                "SELECT 'clock', coalesce((SELECT value FROM "
+                                "meta WHERE key='env.1'), 'real')", NULL,
+                                NULL, NULL);
     if (rc == 0 && info && info->exited)
         rc = meta(m, "exit_status", "%d", info->status);
     if (rc == 0 && info && info->signal)
@@ -307,9 +310,11 @@ tl_store_check_target(const char *path, int force, char *err, size_t len)
         return -1;
     }
     free(dir);
-    if (!force && stat(path, &st) == 0)
-        return fail(err, len,
-                    "%s: already exists (use -f to overwrite it)", path);
+    if (force <= 0 && stat(path, &st) == 0)
+        return fail(err, len, force < 0 ? "%s: already exists (remove it "
+                                          "first: a trace is never overwritten)"
+                                        : "%s: already exists (use -f to "
+                                          "overwrite it)", path);
     return 0;
 }
 

@@ -19,7 +19,8 @@ typedef struct tl_import_info {
     int signal;                 /* the signal that killed it, or 0 */
 } tl_import_info;
 
-/* Refuses a recording target that exists (unless force) or whose
+/* Refuses a recording target that exists (unless force > 0; force < 0
+ * words the refusal for TAPELOOP_RECORD, which has no -f) or whose
  * directory cannot be written.  0, or -1 with a one-line message. */
 int tl_store_check_target(const char *path, int force, char *err,
                           size_t errlen);
