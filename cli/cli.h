@@ -23,6 +23,7 @@ sqlite3 *cli_open_trace(const char *path);
 int cli_usage(const char *cmd, const char *usage, const char *fmt, ...);
 
 int cmd_record(int argc, char **argv);
+int cmd_deadlocks(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_export(int argc, char **argv);

@@ -16,6 +16,7 @@ static const struct {
     const char *what;                   /* one line for help */
 } cmds[] = {
     {"record", cmd_record, "run a program and record it into a trace"},
+    {"deadlocks", cmd_deadlocks, "why a run hung: the wait-for graph, cycles"},
     {"replay", cmd_replay, "re-run a recorded program against its trace"},
     {"stats", cmd_stats, "events by kind, per task and per queue"},
     {"export", cmd_export, "a trace as Chrome Trace Event JSON (Perfetto)"},

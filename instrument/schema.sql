@@ -67,6 +67,11 @@ CREATE TABLE deadlock_waits(    -- one row per task blocked at a deadlock
     seq INTEGER, task INTEGER, wait TEXT, okind INTEGER, object INTEGER
 );
 
+CREATE TABLE checkpoints(       -- the whole state (instrument/state.c)
+    seq INTEGER PRIMARY KEY,    -- after this event; every 4096 events
+    data BLOB
+);
+
 CREATE TABLE waits(kind INTEGER PRIMARY KEY, name TEXT);   -- tl_wait_kind
 INSERT INTO waits VALUES (0,'none'),(1,'join'),(2,'sleep'),(3,'get'),
     (4,'put'),(5,'peek'),(6,'flag'),(7,'lock'),(8,'cond'),(9,'latch'),

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "state.h"
 #include "store.h"
 
 static const char schema_sql[] = {
@@ -26,7 +27,7 @@ static const char schema_sql[] = {
 /* The statements of an import, in the order of the SQL texts below. */
 enum { S_EVENT, S_PAYLOAD, S_META, S_RUN_START, S_RUN_END, S_TASK_NEW,
        S_TASK_END, S_QUEUE_NEW, S_QUEUE_CLOSE, S_SYNC_NEW, S_SOCK_NEW,
-       S_SOCK_CLOSE, S_DEADLOCK, S__COUNT };
+       S_SOCK_CLOSE, S_DEADLOCK, S_CHECKPOINT, S__COUNT };
 
 static const char *const sql[S__COUNT] = {
     "INSERT INTO events VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
@@ -44,13 +45,15 @@ static const char *const sql[S__COUNT] = {
     "INSERT OR REPLACE INTO sockets VALUES(?1,?2,?3,?4,?5,?6,NULL)",
     "UPDATE sockets SET close_seq=?3 WHERE loop=?1 AND id=?2",
     "INSERT INTO deadlock_waits VALUES(?1,?2,"
-    "(SELECT name FROM waits WHERE kind=?3),?4,?5)"};
+    "(SELECT name FROM waits WHERE kind=?3),?4,?5)",
+    "INSERT INTO checkpoints VALUES(?1,?2)"};
 
 typedef struct imp {
     sqlite3 *db;                /* the trace being written */
     sqlite3_stmt *st[S__COUNT]; /* prepared once */
     int64_t t0;                 /* first event's absolute time */
     int64_t seq;                /* events so far */
+    tl_state *state;            /* the state, for checkpoints */
 } imp;
 
 static int
@@ -163,6 +166,20 @@ index_record(imp *m, const tl_jrec *r, const char *p, int n, int64_t seq)
 }
 
 static int
+checkpoint(imp *m)
+{
+    size_t len;
+    void *data = tl_state_save(m->state, &len);
+    int rc;
+
+    if (!data)
+        return SQLITE_NOMEM;
+    rc = run(m->st[S_CHECKPOINT], "ib", m->seq, data, (int)len);
+    free(data);
+    return rc;
+}
+
+static int
 on_record(const tl_jrec *r, const void *payload, void *udata)
 {
     imp *m = udata;
@@ -177,9 +194,15 @@ on_record(const tl_jrec *r, const void *payload, void *udata)
     }
     if (r->kind >= TL_EV__COUNT)
         return 0;               /* a kind from a newer writer: skip it */
-    if (m->seq == 0)
+    if (m->seq == 0) {
         m->t0 = r->time;
+        tl_state_origin(m->state, m->t0);
+    }
     m->seq++;
+    tl_state_apply(m->state, m->seq, r->time - m->t0, r->loop, r->kind, r->task,
+                   r->okind, r->object, r->a, r->b);
+    if (m->seq % TL_STATE_EVERY == 0 && (rc = checkpoint(m)) != 0)
+        return rc;
     rc = run(m->st[S_EVENT], "iiiiiiiiiii", m->seq, (int64_t)r->loop,
              (int64_t)r->run,
              r->time - m->t0, (int64_t)r->kind, (int64_t)r->task,
@@ -231,6 +254,8 @@ fill(imp *m, const char *jpath, const tl_import_info *info, char *err,
     for (int i = 0; i < S__COUNT; i++)
         if (sqlite3_prepare_v2(m->db, sql[i], -1, &m->st[i], NULL))
             return fail(err, len, "%s", sqlite3_errmsg(m->db));
+    if (!(m->state = tl_state_new()))
+        return fail(err, len, "%s: out of memory", jpath);
     rc = tl_journal_read(jpath, on_record, m, &end);
     if (rc == TL_EINVAL)
         return fail(err, len, "%s: not a tapeloop journal", jpath);
@@ -280,6 +305,7 @@ tl_store_import(const char *jpath, const char *dbpath,
     }
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(m.st[i]);
+    tl_state_free(m.state);
     if (sqlite3_close(m.db) != SQLITE_OK && rc == 0)
         rc = fail(err, errlen, "%s: cannot close", tmp);
     if (rc == 0 && rename(tmp, dbpath) != 0)

@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: MIT */
+/* state.c -- the state of a recorded run at any seq (state.h): a state
+ * machine over events, its checkpoints, and the wait-for graph in words.
+ * Ids are dense per loop (1, 2, ...), so tasks, queues and locks live in
+ * arrays indexed by id - 1; a task's state changes only through its own
+ * events, except that the running task becomes ready when another runs.
+ */
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+
+typedef struct names {          /* one loop's names, loaded for readers */
+    char **task, **queue, **sync;   /* by id - 1 */
+    size_t ntask, nqueue, nsync;
+    char **msg;                 /* failed tasks' messages, by id - 1 */
+    size_t nmsg;
+} names;
+
+typedef struct st_loop {
+    tl_st_task *task;           /* by id - 1 */
+    size_t ntask;
+    tl_st_queue *queue;         /* by id - 1 */
+    size_t nqueue;
+    uint32_t *owner;            /* lock owners, by sync id - 1 */
+    size_t nowner;
+    uint32_t running;           /* the running task, 0 none */
+    names nm;                   /* readers only */
+} st_loop;
+
+struct tl_state {
+    st_loop *loop;              /* by loop - 1 */
+    size_t nloop;
+    int64_t seq, time;          /* where it stands */
+    int64_t origin;             /* absolute ns of trace time 0 */
+    tl_st_task *flat;           /* every task, for tl_state_tasks */
+    tl_st_queue *flatq;         /* every queue */
+    sqlite3 *db;                /* readers: the trace (borrowed) */
+    sqlite3_stmt *ckpt, *events;
+};
+
+/* ---- growing arrays ------------------------------------------------------ */
+
+static void *
+grow(void *p, size_t *n, size_t want, size_t size)
+{
+    char *q;
+
+    if (want <= *n)
+        return p;
+    if (!(q = realloc(p, want * size)))
+        return NULL;
+    memset(q + *n * size, 0, (want - *n) * size);
+    *n = want;
+    return q;
+}
+
+static st_loop *
+loop_of(tl_state *st, uint32_t loop)
+{
+    void *p;
+
+    if (!loop)
+        return NULL;
+    if (loop > st->nloop) {
+        size_t n = st->nloop;
+        if (!(p = grow(st->loop, &n, loop, sizeof *st->loop)))
+            return NULL;
+        st->loop = p;
+        st->nloop = n;
+    }
+    return &st->loop[loop - 1];
+}
+
+static tl_st_task *
+task_of(st_loop *L, uint32_t loop, uint32_t id)
+{
+    void *p;
+
+    if (!L || !id)
+        return NULL;
+    if (id > L->ntask) {
+        size_t n = L->ntask;
+        if (!(p = grow(L->task, &n, id + 15, sizeof *L->task)))
+            return NULL;
+        L->task = p;
+        for (size_t i = L->ntask; i < n; i++) {
+            L->task[i].loop = loop;
+            L->task[i].id = (uint32_t)i + 1;
+            L->task[i].state = -1;              /* not spawned yet */
+        }
+        L->ntask = n;
+    }
+    return &L->task[id - 1];
+}
+
+static tl_st_queue *
+queue_of(st_loop *L, uint32_t loop, uint32_t id)
+{
+    void *p;
+
+    if (!L || !id)
+        return NULL;
+    if (id > L->nqueue) {
+        size_t n = L->nqueue;
+        if (!(p = grow(L->queue, &n, id + 7, sizeof *L->queue)))
+            return NULL;
+        L->queue = p;
+        for (size_t i = L->nqueue; i < n; i++) {
+            L->queue[i].loop = loop;
+            L->queue[i].id = (uint32_t)i + 1;
+            L->queue[i].head = 0;               /* not created yet */
+        }
+        L->nqueue = n;
+    }
+    return &L->queue[id - 1];
+}
+
+static void
+add_id(uint32_t **set, size_t *n, uint32_t id)
+{
+    uint32_t *p;
+
+    for (size_t i = 0; i < *n; i++)
+        if ((*set)[i] == id)
+            return;
+    if (!(p = realloc(*set, (*n + 1) * sizeof *p)))
+        return;
+    p[(*n)++] = id;
+    *set = p;
+}
+
+/* ---- the state machine ---------------------------------------------------- */
+
+tl_state *
+tl_state_new(void)
+{
+    return calloc(1, sizeof(tl_state));
+}
+
+void
+tl_state_origin(tl_state *st, int64_t origin)
+{
+    st->origin = origin;
+}
+
+static void
+clear(tl_state *st)
+{
+    for (size_t l = 0; l < st->nloop; l++) {
+        st_loop *L = &st->loop[l];
+        for (size_t i = 0; i < L->nqueue; i++) {
+            free(L->queue[i].producers);
+            free(L->queue[i].consumers);
+        }
+        free(L->task);
+        free(L->queue);
+        free(L->owner);
+        L->task = NULL;
+        L->queue = NULL;
+        L->owner = NULL;
+        L->ntask = L->nqueue = L->nowner = 0;
+        L->running = 0;
+    }
+}
+
+static void
+names_free(names *nm)
+{
+    for (size_t i = 0; i < nm->ntask; i++)
+        free(nm->task[i]);
+    for (size_t i = 0; i < nm->nqueue; i++)
+        free(nm->queue[i]);
+    for (size_t i = 0; i < nm->nsync; i++)
+        free(nm->sync[i]);
+    for (size_t i = 0; i < nm->nmsg; i++)
+        free(nm->msg[i]);
+    free(nm->msg);
+    free(nm->task);
+    free(nm->queue);
+    free(nm->sync);
+}
+
+void
+tl_state_free(tl_state *st)
+{
+    if (!st)
+        return;
+    clear(st);
+    for (size_t l = 0; l < st->nloop; l++)
+        names_free(&st->loop[l].nm);
+    free(st->loop);
+    free(st->flat);
+    free(st->flatq);
+    sqlite3_finalize(st->ckpt);
+    sqlite3_finalize(st->events);
+    free(st);
+}
+
+void
+tl_state_apply(tl_state *st, int64_t seq, int64_t time, uint32_t loop,
+               int kind, uint32_t task, int okind, uint32_t object,
+               int64_t a, int64_t b)
+{
+    st_loop *L = loop_of(st, loop);
+    tl_st_task *t = task_of(L, loop, task), *r;
+    tl_st_queue *q;
+
+    st->seq = seq;
+    st->time = time;
+    if (!L)
+        return;
+    switch (kind) {
+    case TL_EV_RUN_START:
+    case TL_EV_RUN_END:
+        if ((r = task_of(L, loop, L->running)) && r->state == TL_TASK_RUNNING)
+            r->state = TL_TASK_READY;
+        L->running = 0;
+        break;
+    case TL_EV_SPAWN:
+        if ((r = task_of(L, loop, object)) != NULL) {
+            r->state = TL_TASK_READY;
+            r->parent = task;
+        }
+        break;
+    case TL_EV_RESUME:
+        if ((r = task_of(L, loop, L->running)) && r != t &&
+            r->state == TL_TASK_RUNNING)
+            r->state = TL_TASK_READY;
+        if (t) {
+            t->state = TL_TASK_RUNNING;
+            t->wait = TL_WAIT_NONE;
+        }
+        L->running = task;
+        break;
+    case TL_EV_SLEEP:
+        if (t)
+            t->until = b - st->origin;
+        break;
+    case TL_EV_BLOCK:
+        if (!t)
+            break;
+        if (t->state != TL_TASK_BLOCKED && t->state != TL_ST_SLEEPING) {
+            t->since = time;
+            t->since_seq = seq;
+        }
+        t->state = a == TL_WAIT_SLEEP ? TL_ST_SLEEPING : TL_TASK_BLOCKED;
+        t->wait = (int)a;
+        t->okind = okind;
+        t->object = object;
+        if (L->running == task)
+            L->running = 0;
+        break;
+    case TL_EV_WAKE:
+        if (t) {
+            t->state = TL_TASK_READY;
+            t->wait = TL_WAIT_NONE;
+        }
+        break;
+    case TL_EV_TASK_DONE:
+    case TL_EV_TASK_FAILED:
+    case TL_EV_TASK_CANCELLED:
+        if (t)
+            t->state = kind == TL_EV_TASK_DONE     ? TL_TASK_DONE
+                       : kind == TL_EV_TASK_FAILED ? TL_TASK_FAILED
+                                                   : TL_TASK_CANCELLED;
+        if (L->running == task)
+            L->running = 0;
+        break;
+    case TL_EV_QUEUE_NEW:
+        if ((q = queue_of(L, loop, object)) != NULL) {
+            q->maxsize = a;
+            q->head = 1;
+        }
+        break;
+    case TL_EV_QUEUE_PUT:
+        if ((q = queue_of(L, loop, object)) != NULL) {
+            q->len = b;
+            add_id(&q->producers, &q->nproducers, task);
+        }
+        break;
+    case TL_EV_QUEUE_GET:
+        if ((q = queue_of(L, loop, object)) != NULL) {
+            q->len = b;
+            q->head = (uint64_t)a + 1;
+            add_id(&q->consumers, &q->nconsumers, task);
+        }
+        break;
+    case TL_EV_QUEUE_CLOSE:
+        if ((q = queue_of(L, loop, object)) != NULL)
+            q->closed = 1;
+        break;
+    case TL_EV_LOCK_ACQUIRE:
+    case TL_EV_LOCK_RELEASE: {
+        uint32_t *p = grow(L->owner, &L->nowner, object, sizeof *p);
+        if (p) {
+            L->owner = p;
+            p[object - 1] = kind == TL_EV_LOCK_ACQUIRE ? task : (uint32_t)b;
+        }
+        break;
+    }
+    }
+}
+
+/* ---- checkpoints: [seq time nloop] then per loop [running ntask tasks
+ * nqueue queues(+ids) nowner owners] ------------------------------------- */
+
+typedef struct buf {
+    char *p;
+    size_t n, cap;
+    int bad;
+} buf;
+
+static void
+put(buf *b, const void *p, size_t n)
+{
+    if (b->bad)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = (b->n + n) * 2 + 256;
+        char *q = realloc(b->p, cap);
+        if (!q) {
+            b->bad = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+#define PUT(b, v) put((b), &(v), sizeof(v))
+
+void *
+tl_state_save(const tl_state *st, size_t *len)
+{
+    buf b = {0};
+    uint64_t n = st->nloop;
+
+    PUT(&b, st->seq);
+    PUT(&b, st->time);
+    PUT(&b, n);
+    for (size_t l = 0; l < st->nloop; l++) {
+        const st_loop *L = &st->loop[l];
+        uint64_t nt = L->ntask, nq = L->nqueue, no = L->nowner;
+        PUT(&b, L->running);
+        PUT(&b, nt);
+        for (size_t i = 0; i < nt; i++) {
+            tl_st_task t = L->task[i];
+            t.name = t.message = NULL;
+            PUT(&b, t);
+        }
+        PUT(&b, nq);
+        for (size_t i = 0; i < nq; i++) {
+            tl_st_queue q = L->queue[i];
+            uint64_t np = q.nproducers, nc = q.nconsumers;
+            q.producers = q.consumers = NULL;
+            q.name = NULL;
+            PUT(&b, q);
+            PUT(&b, np);
+            put(&b, L->queue[i].producers, np * sizeof(uint32_t));
+            PUT(&b, nc);
+            put(&b, L->queue[i].consumers, nc * sizeof(uint32_t));
+        }
+        PUT(&b, no);
+        put(&b, L->owner, no * sizeof(uint32_t));
+    }
+    if (b.bad) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.n;
+    return b.p;
+}
+
+typedef struct rd {
+    const char *p;
+    size_t n, at;
+    int bad;
+} rd;
+
+static void
+get(rd *r, void *out, size_t n)
+{
+    if (r->bad || r->at + n > r->n) {
+        r->bad = 1;
+        memset(out, 0, n);
+        return;
+    }
+    memcpy(out, r->p + r->at, n);
+    r->at += n;
+}
+
+#define GET(r, v) get((r), &(v), sizeof(v))
+
+static uint32_t *
+get_ids(rd *r, size_t *count)
+{
+    uint64_t n = 0;
+    uint32_t *ids;
+
+    GET(r, n);
+    *count = 0;
+    if (r->bad || n > (r->n - r->at) / sizeof(uint32_t))
+        return (r->bad = 1), NULL;
+    if (!n || !(ids = malloc(n * sizeof *ids)))
+        return NULL;
+    get(r, ids, n * sizeof *ids);
+    *count = n;
+    return ids;
+}
+
+static int
+load(tl_state *st, const void *data, size_t len)
+{
+    rd r = {data, len, 0, 0};
+    uint64_t nl = 0;
+
+    clear(st);
+    GET(&r, st->seq);
+    GET(&r, st->time);
+    GET(&r, nl);
+    for (uint32_t l = 1; !r.bad && l <= nl; l++) {
+        st_loop *L = loop_of(st, l);
+        uint64_t nt = 0, nq = 0, no = 0;
+        if (!L)
+            return -1;
+        GET(&r, L->running);
+        GET(&r, nt);
+        if (nt > len || !(L->task = calloc(nt ? nt : 1, sizeof *L->task)))
+            return -1;
+        L->ntask = nt;
+        for (size_t i = 0; i < nt; i++)
+            GET(&r, L->task[i]);
+        GET(&r, nq);
+        if (nq > len || !(L->queue = calloc(nq ? nq : 1, sizeof *L->queue)))
+            return -1;
+        L->nqueue = nq;
+        for (size_t i = 0; i < nq; i++) {
+            tl_st_queue *q = &L->queue[i];
+            GET(&r, *q);
+            q->producers = get_ids(&r, &q->nproducers);
+            q->consumers = get_ids(&r, &q->nconsumers);
+        }
+        GET(&r, no);
+        if (no > len || !(L->owner = calloc(no ? no : 1, sizeof *L->owner)))
+            return -1;
+        L->nowner = no;
+        get(&r, L->owner, no * sizeof *L->owner);
+    }
+    return r.bad ? -1 : 0;
+}
+
+/* ---- readers ----------------------------------------------------------- */
+
+/* Sets (*arr)[id - 1] to a copy of text, growing the array. */
+static void
+set_name(char ***arr, size_t *n, uint32_t id, const unsigned char *text)
+{
+    void *p;
+
+    if (!id || !text || !(p = grow(*arr, n, id + 15, sizeof(char *))))
+        return;
+    *arr = p;
+    free((*arr)[id - 1]);
+    (*arr)[id - 1] = strdup((const char *)text);
+}
+
+static void
+load_names(tl_state *st)
+{
+    static const char *const q[] = {
+        "SELECT loop, id, coalesce(name,''), message FROM tasks",
+        "SELECT loop, id, coalesce(name,''), NULL FROM queues",
+        "SELECT loop, id, coalesce(name,''), NULL FROM syncs"};
+
+    for (int k = 0; k < 3; k++) {
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(st->db, q[k], -1, &s, NULL) != SQLITE_OK)
+            continue;
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            st_loop *L = loop_of(st, (uint32_t)sqlite3_column_int(s, 0));
+            uint32_t id = (uint32_t)sqlite3_column_int(s, 1);
+            const unsigned char *name = sqlite3_column_text(s, 2);
+            if (!L)
+                continue;
+            if (k == 0) {
+                set_name(&L->nm.task, &L->nm.ntask, id, name);
+                set_name(&L->nm.msg, &L->nm.nmsg, id,
+                         sqlite3_column_text(s, 3));
+            } else if (k == 1) {
+                set_name(&L->nm.queue, &L->nm.nqueue, id, name);
+            } else {
+                set_name(&L->nm.sync, &L->nm.nsync, id, name);
+            }
+        }
+        sqlite3_finalize(s);
+    }
+}
+
+int
+tl_state_open(tl_state **out, sqlite3 *db)
+{
+    tl_state *st = tl_state_new();
+    sqlite3_stmt *s;
+
+    if (!st)
+        return -1;
+    st->db = db;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE "
+                               "key='time_origin_ns'", -1, &s,
+                           NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            st->origin = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+    }
+    if (sqlite3_prepare_v2(db, "SELECT data FROM checkpoints WHERE seq <= ?1 "
+                               "ORDER BY seq DESC LIMIT 1", -1, &st->ckpt,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT seq, time, loop, kind, task, okind, "
+                               "object, a, b FROM events WHERE seq > ?1 AND "
+                               "seq <= ?2 ORDER BY seq", -1, &st->events,
+                           NULL) != SQLITE_OK) {
+        tl_state_free(st);
+        return -1;
+    }
+    load_names(st);
+    *out = st;
+    return 0;
+}
+
+int
+tl_state_at(tl_state *st, int64_t seq)
+{
+    if (seq < st->seq || seq - st->seq > TL_STATE_EVERY) {
+        /* The nearest checkpoint at or before seq, else the start. */
+        clear(st);
+        st->seq = st->time = 0;
+        sqlite3_bind_int64(st->ckpt, 1, seq);
+        if (sqlite3_step(st->ckpt) == SQLITE_ROW &&
+            load(st, sqlite3_column_blob(st->ckpt, 0),
+                 (size_t)sqlite3_column_bytes(st->ckpt, 0)) != 0) {
+            sqlite3_reset(st->ckpt);
+            return -1;
+        }
+        sqlite3_reset(st->ckpt);
+    }
+    sqlite3_bind_int64(st->events, 1, st->seq);
+    sqlite3_bind_int64(st->events, 2, seq);
+    while (sqlite3_step(st->events) == SQLITE_ROW) {
+        sqlite3_stmt *e = st->events;
+        tl_state_apply(st, sqlite3_column_int64(e, 0),
+                       sqlite3_column_int64(e, 1),
+                       (uint32_t)sqlite3_column_int(e, 2),
+                       sqlite3_column_int(e, 3),
+                       (uint32_t)sqlite3_column_int64(e, 4),
+                       sqlite3_column_int(e, 5),
+                       (uint32_t)sqlite3_column_int64(e, 6),
+                       sqlite3_column_int64(e, 7), sqlite3_column_int64(e, 8));
+    }
+    sqlite3_reset(st->events);
+    if (seq > st->seq)
+        st->seq = seq;          /* past the end: the end */
+    return 0;
+}
+
+int64_t
+tl_state_seq(const tl_state *st)
+{
+    return st->seq;
+}
+
+int64_t
+tl_state_time(const tl_state *st)
+{
+    return st->time;
+}
+
+static const char *
+nm(char **arr, size_t n, uint32_t id)
+{
+    return id && id <= n && arr[id - 1] ? arr[id - 1] : "";
+}
+
+const char *
+tl_state_name(const tl_state *st, uint32_t loop, int okind, uint32_t id)
+{
+    const st_loop *L = loop && loop <= st->nloop ? &st->loop[loop - 1] : NULL;
+
+    if (!L)
+        return "";
+    switch (okind) {
+    case TL_OBJ_TASK: return nm(L->nm.task, L->nm.ntask, id);
+    case TL_OBJ_QUEUE: return nm(L->nm.queue, L->nm.nqueue, id);
+    case TL_OBJ_SOCKET: return "";
+    default: return nm(L->nm.sync, L->nm.nsync, id);
+    }
+}
+
+size_t
+tl_state_tasks(const tl_state *st, const tl_st_task **out)
+{
+    tl_state *w = (tl_state *)st;
+    size_t n = 0;
+
+    for (size_t l = 0; l < st->nloop; l++)
+        n += st->loop[l].ntask;
+    free(w->flat);
+    w->flat = malloc((n ? n : 1) * sizeof *w->flat);
+    n = 0;
+    for (size_t l = 0; w->flat && l < st->nloop; l++) {
+        const st_loop *L = &st->loop[l];
+        for (size_t i = 0; i < L->ntask; i++) {
+            if (L->task[i].state < 0)
+                continue;       /* not spawned (yet) */
+            w->flat[n] = L->task[i];
+            w->flat[n].name = nm(L->nm.task, L->nm.ntask, (uint32_t)i + 1);
+            w->flat[n].message = i < L->nm.nmsg ? L->nm.msg[i] : NULL;
+            n++;
+        }
+    }
+    *out = w->flat;
+    return w->flat ? n : 0;
+}
+
+size_t
+tl_state_queues(const tl_state *st, const tl_st_queue **out)
+{
+    tl_state *w = (tl_state *)st;
+    size_t n = 0;
+
+    for (size_t l = 0; l < st->nloop; l++)
+        n += st->loop[l].nqueue;
+    free(w->flatq);
+    w->flatq = malloc((n ? n : 1) * sizeof *w->flatq);
+    n = 0;
+    for (size_t l = 0; w->flatq && l < st->nloop; l++) {
+        const st_loop *L = &st->loop[l];
+        for (size_t i = 0; i < L->nqueue; i++) {
+            if (!L->queue[i].head)
+                continue;       /* never created: a slot grown ahead */
+            w->flatq[n] = L->queue[i];
+            w->flatq[n].name = nm(L->nm.queue, L->nm.nqueue, (uint32_t)i + 1);
+            n++;
+        }
+    }
+    *out = w->flatq;
+    return w->flatq ? n : 0;
+}
+
+uint32_t
+tl_state_lock_owner(const tl_state *st, uint32_t loop, uint32_t id)
+{
+    const st_loop *L = loop && loop <= st->nloop ? &st->loop[loop - 1] : NULL;
+
+    return L && id && id <= L->nowner ? L->owner[id - 1] : 0;
+}

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/* waitfor.c -- the wait-for graph of a state, in words.  Each blocked task
+ * points at the tasks that could release it: the joined task, the lock's
+ * owner, a queue's live producers (for a getter) or consumers (for a
+ * putter).  Cycles among blocked tasks are strongly connected components;
+ * a queue whose every producer has ended unclosed is a dead end.  Flags,
+ * latches, conditions and sockets can be released by anyone (or by the
+ * world): they get a line but no edge.
+ */
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+
+typedef struct graph {
+    const tl_st_task *t;        /* all tasks */
+    size_t n;
+    const tl_st_queue *q;       /* all queues */
+    size_t nq;
+    const tl_state *st;
+    char **lines;               /* the output */
+    size_t nlines, cap;
+} graph;
+
+static void
+say(graph *g, const char *fmt, ...)
+{
+    char buf[1024], **p;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (g->nlines == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 16;
+        if (!(p = realloc(g->lines, cap * sizeof *p)))
+            return;
+        g->lines = p;
+        g->cap = cap;
+    }
+    if ((g->lines[g->nlines] = strdup(buf)) != NULL)
+        g->nlines++;
+}
+
+static const tl_st_task *
+find(const graph *g, uint32_t loop, uint32_t id)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (g->t[i].loop == loop && g->t[i].id == id)
+            return &g->t[i];
+    return NULL;
+}
+
+static const tl_st_queue *
+queue(const graph *g, uint32_t loop, uint32_t id)
+{
+    for (size_t i = 0; i < g->nq; i++)
+        if (g->q[i].loop == loop && g->q[i].id == id)
+            return &g->q[i];
+    return NULL;
+}
+
+static int
+blocked(const tl_st_task *t)
+{
+    return t && t->state == TL_TASK_BLOCKED;
+}
+
+static int
+alive(const tl_st_task *t)
+{
+    return t && (t->state < TL_TASK_DONE || t->state == TL_ST_SLEEPING);
+}
+
+/* The tasks that could release t, into out (at most cap); how many. */
+static size_t
+releasers(const graph *g, const tl_st_task *t, uint32_t *out, size_t cap)
+{
+    const tl_st_queue *q;
+    size_t n = 0;
+
+    if (!blocked(t))
+        return 0;
+    switch (t->wait) {
+    case TL_WAIT_JOIN:
+        if (alive(find(g, t->loop, t->object)) && cap)
+            out[n++] = t->object;
+        return n;
+    case TL_WAIT_LOCK: {
+        uint32_t o = tl_state_lock_owner(g->st, t->loop, t->object);
+        if (o && cap)
+            out[n++] = o;
+        return n;
+    }
+    case TL_WAIT_GET:
+    case TL_WAIT_PEEK:
+    case TL_WAIT_PUT:
+        if (!(q = queue(g, t->loop, t->object)))
+            return 0;
+        {
+            int put = t->wait == TL_WAIT_PUT;
+            const uint32_t *ids = put ? q->consumers : q->producers;
+            size_t k = put ? q->nconsumers : q->nproducers;
+            for (size_t i = 0; i < k && n < cap; i++)
+                if (ids[i] != t->id && alive(find(g, t->loop, ids[i])))
+                    out[n++] = ids[i];
+        }
+        return n;
+    }
+    return 0;
+}
+
+/* "task 3 "stage-b" waits get(q2 "parsed")" into buf. */
+static void
+clause(const graph *g, const tl_st_task *t, char *buf, size_t len)
+{
+    static const char *const ob[] = {"", "task ", "q", "socket ", "flag ",
+                                     "lock ", "cond ", "latch "};
+    const char *name = tl_state_name(g->st, t->loop, t->okind, t->object);
+    const tl_st_queue *q = t->okind == TL_OBJ_QUEUE
+                               ? queue(g, t->loop, t->object) : NULL;
+
+    snprintf(buf, len, "task %u \"%s\" waits %s(%s%u%s%s%s%s)", t->id, t->name,
+             tl_wait_name((tl_wait_kind)t->wait),
+             t->okind < 8 ? ob[t->okind] : "", t->object, *name ? " \"" : "",
+             name, *name ? "\"" : "",
+             q && t->wait == TL_WAIT_PUT && q->maxsize ? ", full" : "");
+}
+
+/* The per-task line: the clause and who could release it. */
+static void
+explain_task(graph *g, const tl_st_task *t)
+{
+    char c[400], who[400] = "";
+    uint32_t r[16];
+    size_t n = releasers(g, t, r, 16), at = 0;
+    const char *role = t->wait == TL_WAIT_PUT ? "consumers" : "producers";
+
+    clause(g, t, c, sizeof c);
+    for (size_t i = 0; i < n && at < sizeof who - 40; i++)
+        at += (size_t)snprintf(who + at, sizeof who - at, "%stask %u", i ? ", "
+                                                                        : "",
+                               r[i]);
+    switch (t->wait) {
+    case TL_WAIT_GET: case TL_WAIT_PEEK: case TL_WAIT_PUT:
+        say(g, "%s, q%u's live %s so far: %s", c, t->object, role,
+            n ? who : "none");
+        break;
+    case TL_WAIT_JOIN:
+        say(g, "%s%s", c, n ? "" : " (it has ended: about to wake)");
+        break;
+    case TL_WAIT_LOCK:
+        say(g, "%s, held by %s", c, n ? who : "nobody");
+        break;
+    default:
+        say(g, "%s", c);
+    }
+}
+
+/* Tarjan's strongly connected components over blocked tasks. */
+typedef struct scc {
+    graph *g;
+    int *index, *low, *onstack;
+    size_t *stack, sp;
+    int next;
+    size_t ncycles;
+} scc;
+
+static void
+report_cycle(scc *s, size_t *members, size_t n)
+{
+    graph *g = s->g;
+    char line[1024] = "cycle: ", c[400];
+    size_t at = strlen(line);
+
+    for (size_t i = 0; i < n; i++) {
+        const tl_st_task *t = &g->t[members[n - 1 - i]];
+        uint32_t r[16];
+        size_t k = releasers(g, t, r, 16);
+        clause(g, t, c, sizeof c);
+        at += (size_t)snprintf(line + at, sizeof line - at, "%s%s", i ? "; " : "",
+                               c);
+        if (t->okind == TL_OBJ_QUEUE && at < sizeof line)
+            at += (size_t)snprintf(line + at, sizeof line - at,
+                                   ", q%u's %s so far: ", t->object,
+                                   t->wait == TL_WAIT_PUT ? "consumers"
+                                                          : "producers");
+        for (size_t j = 0; t->okind == TL_OBJ_QUEUE && j < k && at < sizeof line;
+             j++)
+            at += (size_t)snprintf(line + at, sizeof line - at, "%stask %u",
+                                   j ? ", " : "", r[j]);
+        if (at >= sizeof line)
+            break;
+    }
+    say(g, "%s", line);
+    s->ncycles++;
+}
+
+static void
+strong(scc *s, size_t v)
+{
+    graph *g = s->g;
+    uint32_t r[16];
+    size_t n = releasers(g, &g->t[v], r, 16);
+    int self = 0;
+
+    s->index[v] = s->low[v] = s->next++;
+    s->stack[s->sp++] = v;
+    s->onstack[v] = 1;
+    for (size_t i = 0; i < n; i++) {
+        const tl_st_task *w = find(g, g->t[v].loop, r[i]);
+        size_t wi;
+        if (!blocked(w))
+            continue;
+        wi = (size_t)(w - g->t);
+        self |= wi == v;
+        if (s->index[wi] < 0) {
+            strong(s, wi);
+            if (s->low[wi] < s->low[v])
+                s->low[v] = s->low[wi];
+        } else if (s->onstack[wi] && s->index[wi] < s->low[v]) {
+            s->low[v] = s->index[wi];
+        }
+    }
+    if (s->low[v] == s->index[v]) {
+        size_t start = s->sp;
+        do
+            s->onstack[s->stack[--start]] = 0;
+        while (s->stack[start] != v);
+        if (s->sp - start > 1 || self)
+            report_cycle(s, s->stack + start, s->sp - start);
+        s->sp = start;
+    }
+}
+
+/* Queues whose waiters nobody can serve any more. */
+static size_t
+dead_ends(graph *g)
+{
+    size_t found = 0;
+
+    for (size_t i = 0; i < g->n; i++) {
+        const tl_st_task *t = &g->t[i];
+        const tl_st_queue *q;
+        uint32_t r[1];
+        int put = t->wait == TL_WAIT_PUT;
+        const uint32_t *ids;
+        size_t k;
+        char who[400] = "";
+        size_t at = 0;
+
+        if (!blocked(t) || t->okind != TL_OBJ_QUEUE ||
+            !(q = queue(g, t->loop, t->object)) || q->closed ||
+            releasers(g, t, r, 1))
+            continue;
+        ids = put ? q->consumers : q->producers;
+        k = put ? q->nconsumers : q->nproducers;
+        for (size_t j = 0; j < k && at < sizeof who - 80; j++) {
+            const tl_st_task *p = find(g, t->loop, ids[j]);
+            if (!p || ids[j] == t->id)
+                continue;
+            at += (size_t)snprintf(who + at, sizeof who - at, "%s%s", at ? ", "
+                                                                        : "",
+                                   *p->name ? p->name : "?");
+        }
+        if (!at)
+            say(g, "%s waits %s(\"%s\"); nobody has ever %s it", t->name,
+                tl_wait_name((tl_wait_kind)t->wait), q->name,
+                put ? "taken from" : "put to");
+        else
+            say(g, "%s waits %s(\"%s\"); its %s %s, %s, ended without %s it",
+                t->name, tl_wait_name((tl_wait_kind)t->wait), q->name,
+                strchr(who, ',') ? "" : "only",
+                put ? (strchr(who, ',') ? "consumers" : "consumer")
+                    : (strchr(who, ',') ? "producers" : "producer"),
+                who, put ? "taking from" : "closing");
+        found++;
+    }
+    return found;
+}
+
+size_t
+tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles)
+{
+    graph g = {0};
+    scc s = {0};
+
+    g.st = st;
+    g.n = tl_state_tasks(st, &g.t);
+    g.nq = tl_state_queues(st, &g.q);
+    for (size_t i = 0; i < g.n; i++)
+        if (blocked(&g.t[i]))
+            explain_task(&g, &g.t[i]);
+    s.g = &g;
+    s.index = malloc((g.n + 1) * sizeof *s.index);
+    s.low = malloc((g.n + 1) * sizeof *s.low);
+    s.onstack = calloc(g.n + 1, sizeof *s.onstack);
+    s.stack = malloc((g.n + 1) * sizeof *s.stack);
+    if (s.index && s.low && s.onstack && s.stack) {
+        for (size_t i = 0; i < g.n; i++)
+            s.index[i] = -1;
+        for (size_t i = 0; i < g.n; i++)
+            if (blocked(&g.t[i]) && s.index[i] < 0)
+                strong(&s, i);
+    }
+    free(s.index);
+    free(s.low);
+    free(s.onstack);
+    free(s.stack);
+    *ncycles = s.ncycles + dead_ends(&g);
+    *lines = g.lines;
+    return g.nlines;
+}
+
+void
+tl_state_lines_free(char **lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
+}
+
+int64_t
+tl_state_deadlock_seq(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    int64_t seq = -1;
+
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM events "
+                               "WHERE kind = ?1", -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int(s, 1, TL_EV_DEADLOCK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        seq = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return seq;
+}
