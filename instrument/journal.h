@@ -6,14 +6,15 @@
  * into a SQLite trace; the journal is never the format users see.
  *
  * File: a 4096-byte header (magic, version at 24, writer pid at 28), then
- * page-aligned chunks of records.  A record is a 56-byte
- * head and its payload, padded to 8 bytes.  Its first word, `commit`, is
- * written last: 0 means "nothing was finished here" and ends the journal.
- * A record that would not fit in its chunk is replaced by a NEXT marker
- * whose `a` gives the size of the chunk that follows.  A clean close
- * appends an END record; its absence means the process died.  When the
- * next chunk cannot be had (disk full), a STOP record takes the room kept
- * for the NEXT marker and recording ends there, the program running on.
+ * page-aligned chunks.  A chunk starts with {used, state, arg}: records
+ * fill it up to `used`, which the writer stores after each record (so a
+ * record is there whole or not at all), and `state` says what follows:
+ * OPEN (the writer's current chunk, or it died here), NEXT (another chunk
+ * of arg bytes), END (closed cleanly) or STOP (appending failed, arg =
+ * -errno, e.g. a full disk; the program ran on).  A record is two bytes
+ * (kind; object kind | flags << 4) and varints: loop, run, task, object,
+ * seq and time as differences from the previous record, a, b, the payload
+ * length; then the payload.  An event costs about 12 bytes.
  */
 #ifndef TL_JOURNAL_H
 #define TL_JOURNAL_H
@@ -23,19 +24,16 @@
 #include "tapeloop.h"
 
 #define TL_JOURNAL_MAGIC "TAPELOOP-JOURNAL"
-#define TL_JOURNAL_VERSION 1
+#define TL_JOURNAL_VERSION 2
 
 /* Record kinds beyond tl_event_kind. */
 enum {
     TL_JREC_META = 0xFFF0,      /* payload "key\0value" */
-    TL_JREC_NEXT = 0xFFF1,      /* chunk ends; a = the next chunk's size */
-    TL_JREC_END = 0xFFF2,       /* the writer closed the journal */
-    TL_JREC_STOP = 0xFFF3       /* appending failed: a = -errno; nothing
-                                   follows */
+    TL_JREC_END = 0xFFF2        /* not stored: kept for readers' switches */
 };
 
-typedef struct tl_jrec {
-    uint32_t commit;            /* payload length + 1, stored last */
+typedef struct tl_jrec {         /* a record, decoded */
+    uint32_t commit;            /* payload length + 1 */
     uint16_t kind;              /* tl_event_kind or TL_JREC_* */
     uint8_t okind;              /* TL_OBJ_* */
     uint8_t flags;              /* TL_EVF_* */
@@ -46,7 +44,7 @@ typedef struct tl_jrec {
     uint64_t seq;               /* the loop's event seq */
     int64_t time;               /* ns, CLOCK_MONOTONIC scale */
     int64_t a, b;               /* per kind */
-} tl_jrec;                      /* followed by commit-1 payload bytes */
+} tl_jrec;
 
 typedef struct tl_journal tl_journal;
 

@@ -1,0 +1,1097 @@
+/* SPDX-License-Identifier: MIT */
+/* check_trace.c -- the journal and the SQLite trace: journals written and
+ * read back (payloads past a chunk, records across chunk boundaries),
+ * journals cut short, refused files, a full disk; importing into SQLite
+ * and the tables that come out; tl_trace_open's refusals and its recovery
+ * of a journal whose writer died; recording through tl_options.record and
+ * TAPELOOP_RECORD in child processes.  Every test works in its own
+ * mkdtemp directory.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../instrument/journal.h"
+#include "../instrument/store.h"
+#include "tl_check.h"
+
+#define HEAD 4096                       /* journal header (journal.h) */
+#define CHUNK ((size_t)8 << 20)         /* usual chunk (journal.c) */
+#define RECSZ sizeof(tl_jrec)           /* a record's head: 56 bytes */
+
+static char dir[256];                   /* this test's directory */
+
+static void
+setup(void)
+{
+    const char *t = getenv("TMPDIR");
+
+    snprintf(dir, sizeof dir, "%s/tl-trace.XXXXXX", t && *t ? t : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    unsetenv("TAPELOOP_RECORD");
+    unsetenv("TAPELOOP_RECORD_PARENT");
+}
+
+static void
+teardown(void)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[512];
+
+    while (d && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/* dir/name into p. */
+static char *
+at(char *p, const char *name)
+{
+    snprintf(p, 512, "%s/%s", dir, name);
+    return p;
+}
+
+static int
+exists(const char *p)
+{
+    return access(p, F_OK) == 0;
+}
+
+static off_t
+file_size(const char *p)
+{
+    struct stat st;
+
+    ck_assert_int_eq(stat(p, &st), 0);
+    return st.st_size;
+}
+
+static void
+write_file(const char *p, const void *data, size_t len)
+{
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+    close(fd);
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+    off_t n = file_size(from);
+    char *buf = malloc((size_t)n + 1);
+    int fd = open(from, O_RDONLY);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(read(fd, buf, (size_t)n), (ssize_t)n);
+    close(fd);
+    write_file(to, buf, (size_t)n);
+    free(buf);
+}
+
+/* ---- synthetic journals ---------------------------------------------- */
+
+/* The i-th test event: every field derived from i, a payload of 0..60
+ * bytes (none for some). */
+static size_t
+make_event(tl_event *ev, uint64_t i, unsigned char *buf)
+{
+    size_t len = (size_t)((i * 7) % 61);
+
+    for (size_t k = 0; k < len; k++)
+        buf[k] = (unsigned char)(i * 31 + k);
+    *ev = (tl_event){.seq = i + 1, .time = (int64_t)i * 1000 - 5,
+                     .kind = (uint16_t)(i % TL_EV__COUNT),
+                     .okind = (uint8_t)(i % 8), .flags = (uint8_t)(i & 1),
+                     .task = (uint32_t)i, .object = (uint32_t)(i * 3),
+                     .run = (uint32_t)(i / 1000 + 1), .a = -(int64_t)i,
+                     .b = (int64_t)(i * i), .payload = len ? buf : NULL,
+                     .len = len};
+    return len;
+}
+
+/* What a walk over a journal saw. */
+typedef struct seen {
+    uint64_t events;            /* event records, checked against make_event */
+    uint64_t metas;             /* META records */
+    uint32_t loop;              /* the loop id they must carry */
+    uint64_t stop_at;           /* return 7 at this event (0: never) */
+} seen;
+
+static int
+check_record(const tl_jrec *r, const void *payload, void *udata)
+{
+    seen *s = udata;
+    unsigned char buf[64];
+    tl_event ev;
+    size_t len;
+
+    if (r->kind == TL_JREC_META) {
+        char want[32];
+        int n = snprintf(want, sizeof want, "key%llu",
+                         (unsigned long long)s->metas);
+        ck_assert_uint_eq(r->commit - 1, (unsigned)n + 1 + 5);
+        ck_assert_int_eq(memcmp(payload, want, (size_t)n + 1), 0);
+        ck_assert_int_eq(memcmp((const char *)payload + n + 1, "value", 5),
+                         0);
+        s->metas++;
+        return 0;
+    }
+    ck_assert_uint_lt(r->kind, TL_EV__COUNT);
+    len = make_event(&ev, s->events, buf);
+    ck_assert_msg(r->commit == len + 1 && r->kind == ev.kind &&
+                      r->okind == ev.okind && r->flags == ev.flags &&
+                      r->task == ev.task && r->object == ev.object &&
+                      r->run == ev.run && r->loop == s->loop &&
+                      r->seq == ev.seq && r->time == ev.time &&
+                      r->a == ev.a && r->b == ev.b,
+                  "record %llu differs from what was appended",
+                  (unsigned long long)s->events);
+    ck_assert_msg(len == 0 || memcmp(payload, buf, len) == 0,
+                  "record %llu: payload differs",
+                  (unsigned long long)s->events);
+    s->events++;
+    if (s->stop_at && s->events == s->stop_at)
+        return 7;
+    return 0;
+}
+
+/* Writes a journal of nmeta META records then n events, closed cleanly
+ * unless leave_open (then the handle is returned in *open_j). */
+static void
+write_journal(const char *p, uint64_t n, unsigned nmeta, tl_journal **open_j)
+{
+    unsigned char buf[64];
+    tl_journal *j;
+    tl_event ev;
+
+    ck_assert_int_eq(tl_journal_open(&j, p), 0);
+    for (unsigned m = 0; m < nmeta; m++) {
+        char key[32];
+        snprintf(key, sizeof key, "key%u", m);
+        tl_journal_meta(j, key, "value");
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        make_event(&ev, i, buf);
+        tl_journal_append(j, 2, &ev);
+    }
+    ck_assert_int_eq(tl_journal_error(j), 0);
+    if (open_j)
+        *open_j = j;
+    else
+        tl_journal_close(j);
+}
+
+/* Reads the journal at p; expects rc and how it ended. */
+static seen
+read_journal(const char *p, int want_rc, int clean, int stopped)
+{
+    seen s = {.loop = 2};
+    tl_journal_end end = {-1, -1};
+    int rc = tl_journal_read(p, check_record, &s, &end);
+
+    ck_assert_msg(rc == want_rc, "tl_journal_read(%s) = %d, expected %d", p,
+                  rc, want_rc);
+    ck_assert_msg(end.clean == clean, "end.clean = %d, expected %d",
+                  end.clean, clean);
+    ck_assert_msg(end.stopped == stopped, "end.stopped = %d, expected %d",
+                  end.stopped, stopped);
+    return s;
+}
+
+START_TEST(journal_round_trip)
+{
+    char p[512];
+    seen s;
+
+    write_journal(at(p, "j.tlj"), 1000, 3, NULL);
+    ck_assert_int_eq(tl_journal_pid(p), (int)getpid());
+    s = read_journal(p, 0, 1, 0);
+    ck_assert_uint_eq(s.events, 1000);
+    ck_assert_uint_eq(s.metas, 3);
+    /* A clean close trims the file to its last record. */
+    ck_assert_int_lt(file_size(p), (off_t)(HEAD + 1000 * (RECSZ + 64) +
+                                           4 * (RECSZ + 16) + RECSZ));
+    /* The callback's non-zero ends the walk and is returned. */
+    {
+        seen t = {.loop = 2, .stop_at = 10};
+        tl_journal_end end;
+        ck_assert_int_eq(tl_journal_read(p, check_record, &t, &end), 7);
+        ck_assert_uint_eq(t.events, 10);
+    }
+    /* An empty journal: no records, clean. */
+    write_journal(at(p, "empty.tlj"), 0, 0, NULL);
+    s = read_journal(p, 0, 1, 0);
+    ck_assert_uint_eq(s.events + s.metas, 0);
+}
+END_TEST
+
+/* Payloads of sizes around and past a chunk, each a byte pattern. */
+static const size_t big_sizes[] = {
+    (size_t)9 << 20,                    /* bigger than a chunk */
+    CHUNK - 2 * RECSZ,                  /* fills a usual chunk exactly */
+    CHUNK - 2 * RECSZ + 8,              /* one word more: a bigger chunk */
+    1,
+    (size_t)17 << 20,                   /* two chunks' worth */
+};
+#define NBIG (sizeof big_sizes / sizeof *big_sizes)
+
+static unsigned char *
+big_payload(size_t i)
+{
+    unsigned char *b = malloc(big_sizes[i]);
+
+    ck_assert_ptr_nonnull(b);
+    for (size_t k = 0; k < big_sizes[i]; k++)
+        b[k] = (unsigned char)(k * 13 + i + (k >> 16));
+    return b;
+}
+
+typedef struct big_seen {
+    size_t n;                   /* records seen */
+} big_seen;
+
+static int
+check_big(const tl_jrec *r, const void *payload, void *udata)
+{
+    big_seen *s = udata;
+    size_t i = s->n / 2;
+
+    if (s->n % 2 == 0) {        /* the small record before each big one */
+        ck_assert_uint_eq(r->commit, 4);
+        ck_assert_int_eq(memcmp(payload, "abc", 3), 0);
+    } else {
+        unsigned char *b = big_payload(i);
+        ck_assert_msg(r->commit - 1 == big_sizes[i],
+                      "big record %zu: %u bytes, expected %zu", i,
+                      r->commit - 1, big_sizes[i]);
+        ck_assert_msg(memcmp(payload, b, big_sizes[i]) == 0,
+                      "big record %zu: payload differs", i);
+        ck_assert_int_eq(r->a, (int64_t)i);
+        free(b);
+    }
+    s->n++;
+    return 0;
+}
+
+START_TEST(journal_payloads_bigger_than_a_chunk)
+{
+    char p[512], db[512], sql[128];
+    big_seen s = {0};
+    tl_journal_end end;
+    tl_journal *j;
+    sqlite3 *d;
+    char err[512];
+
+    ck_assert_int_eq(tl_journal_open(&j, at(p, "big.tlj")), 0);
+    for (size_t i = 0; i < NBIG; i++) {
+        unsigned char *b = big_payload(i);
+        tl_event small = {.kind = TL_EV_SOCKET_SEND, .seq = 2 * i + 1,
+                          .payload = "abc", .len = 3};
+        tl_event big = {.kind = TL_EV_SOCKET_RECV, .seq = 2 * i + 2,
+                        .a = (int64_t)i, .payload = b, .len = big_sizes[i]};
+        tl_journal_append(j, 1, &small);
+        tl_journal_append(j, 1, &big);
+        free(b);
+    }
+    ck_assert_int_eq(tl_journal_error(j), 0);
+    tl_journal_close(j);
+    ck_assert_int_eq(tl_journal_read(p, check_big, &s, &end), 0);
+    ck_assert_uint_eq(s.n, 2 * NBIG);
+    ck_assert_int_eq(end.clean, 1);
+    /* The same bytes come out of the trace. */
+    ck_assert_int_eq(tl_store_import(p, at(db, "big.db"), NULL, err,
+                                     sizeof err), 0);
+    ck_assert(!exists(p));
+    ck_assert_int_eq(tl_trace_open(&d, db, err, sizeof err), 0);
+    for (size_t i = 0; i < NBIG; i++) {
+        sqlite3_stmt *st;
+        unsigned char *b = big_payload(i);
+        snprintf(sql, sizeof sql, "SELECT data FROM payloads WHERE seq=%zu",
+                 2 * i + 2);
+        ck_assert_int_eq(sqlite3_prepare_v2(d, sql, -1, &st, NULL), 0);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        ck_assert_int_eq(sqlite3_column_bytes(st, 0), (int)big_sizes[i]);
+        ck_assert(memcmp(sqlite3_column_blob(st, 0), b, big_sizes[i]) == 0);
+        sqlite3_finalize(st);
+        free(b);
+    }
+    sqlite3_close(d);
+}
+END_TEST
+
+START_TEST(journal_many_records_cross_chunks)
+{
+    /* ~ 40 bytes a record (a 16-byte payload): 1000000 of them fill four
+     * chunks and more. */
+    const uint64_t n = 1000000;
+    char p[512];
+    seen s;
+
+    write_journal(at(p, "many.tlj"), n, 2, NULL);
+    ck_assert_int_gt(file_size(p), (off_t)(4 * CHUNK));
+    s = read_journal(p, 0, 1, 0);
+    ck_assert_uint_eq(s.events, n);
+    ck_assert_uint_eq(s.metas, 2);
+}
+END_TEST
+
+
+START_TEST(journal_cut_short_reads_whole_records)
+{
+    const uint64_t n = 1000;
+    char p[512];
+    seen s;
+    int fd;
+    uint32_t used;
+
+    /* The file ends inside the last record: the records before it are
+     * read, and the journal does not count as closed. */
+    write_journal(at(p, "cut.tlj"), n, 1, NULL);
+    ck_assert_int_eq(truncate(p, file_size(p) - 5), 0);
+    s = read_journal(p, 0, 0, 0);
+    ck_assert_uint_eq(s.events, n - 1);
+    ck_assert_uint_eq(s.metas, 1);
+    /* The chunk's `used` stops inside the last record (the writer died
+     * before publishing it): that record is not there. */
+    write_journal(p, n, 1, NULL);
+    fd = open(p, O_RDWR);
+    ck_assert_int_eq(pread(fd, &used, sizeof used, HEAD), sizeof used);
+    used -= 3;
+    ck_assert_int_eq(pwrite(fd, &used, sizeof used, HEAD), sizeof used);
+    close(fd);
+    s = read_journal(p, 0, 1, 0);
+    ck_assert_uint_eq(s.events, n - 1);
+    /* Nothing but the header. */
+    write_journal(p, n, 1, NULL);
+    ck_assert_int_eq(truncate(p, HEAD), 0);
+    s = read_journal(p, 0, 0, 0);
+    ck_assert_uint_eq(s.events + s.metas, 0);
+}
+END_TEST
+
+START_TEST(journal_left_open_by_a_dead_writer)
+{
+    char p[512];
+    tl_journal *j;
+    pid_t pid;
+    int st;
+    seen s;
+
+    at(p, "dead.tlj");
+    fflush(NULL);
+    if ((pid = fork()) == 0) {
+        write_journal(p, 5000, 1, &j);
+        raise(SIGKILL);                 /* no close, no END */
+        _exit(1);
+    }
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    ck_assert_int_eq(tl_journal_pid(p), (int)pid);
+    s = read_journal(p, 0, 0, 0);
+    ck_assert_uint_eq(s.events, 5000);
+    ck_assert_uint_eq(s.metas, 1);
+}
+END_TEST
+
+START_TEST(journal_refuses_what_is_not_one)
+{
+    char p[512], text[8192];
+    tl_journal_end end;
+    seen s = {.loop = 2};
+    int fd;
+    uint32_t v = TL_JOURNAL_VERSION + 1;
+
+    ck_assert_int_eq(tl_journal_read(at(p, "missing.tlj"), check_record, &s,
+                                     &end), -ENOENT);
+    ck_assert_int_eq(tl_journal_pid(p), -ENOENT);
+    write_file(at(p, "empty"), "", 0);
+    ck_assert_int_eq(tl_journal_read(p, check_record, &s, &end), TL_EINVAL);
+    write_file(at(p, "short"), "hello\n", 6);
+    ck_assert_int_eq(tl_journal_read(p, check_record, &s, &end), TL_EINVAL);
+    memset(text, 'x', sizeof text);
+    write_file(at(p, "text"), text, sizeof text);
+    ck_assert_int_eq(tl_journal_read(p, check_record, &s, &end), TL_EINVAL);
+    ck_assert_int_eq(tl_journal_pid(p), 0);
+    /* A journal of a newer version. */
+    write_journal(at(p, "newer.tlj"), 10, 0, NULL);
+    fd = open(p, O_WRONLY);
+    ck_assert_int_eq(pwrite(fd, &v, sizeof v, 24), sizeof v);
+    close(fd);
+    ck_assert_int_eq(tl_journal_read(p, check_record, &s, &end), TL_EINVAL);
+    ck_assert_uint_eq(s.events, 0);
+}
+END_TEST
+
+START_TEST(journal_full_disk_stops_with_a_stop_record)
+{
+    char p[512], db[512], err[512];
+    unsigned long long appended = 0;
+    int fds[2], st;
+    sqlite3 *d;
+    pid_t pid;
+    seen s;
+
+    at(p, "full.tlj");
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    if ((pid = fork()) == 0) {
+        /* Room for the first chunk, not for the second. */
+        struct rlimit rl = {(rlim_t)12 << 20, (rlim_t)12 << 20};
+        unsigned char buf[64];
+        tl_journal *j;
+        tl_event ev;
+        uint64_t i;
+        close(fds[0]);
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0 || tl_journal_open(&j, p) != 0)
+            _exit(2);
+        for (i = 0; i < 1000000; i++) {
+            make_event(&ev, i, buf);
+            tl_journal_append(j, 2, &ev);
+            if (tl_journal_error(j))
+                break;
+        }
+        if (write(fds[1], &i, sizeof i) != sizeof i)
+            _exit(3);
+        st = tl_journal_error(j);
+        tl_journal_append(j, 2, &ev);          /* ignored from now on */
+        tl_journal_close(j);
+        _exit(st == -EFBIG ? 0 : 4);
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &appended, sizeof appended),
+                     sizeof appended);
+    close(fds[0]);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "writer: status %#x (4: error was not -EFBIG)", st);
+    ck_assert_uint_gt(appended, 1000);
+    ck_assert_uint_lt(appended, 1000000);
+    s = read_journal(p, 0, 0, -EFBIG);
+    ck_assert_uint_eq(s.events, appended);
+    /* The trace says so. */
+    ck_assert_int_eq(tl_store_import(p, at(db, "full.db"), NULL, err,
+                                     sizeof err), 0);
+    ck_assert_int_eq(tl_trace_open(&d, db, err, sizeof err), 0);
+    {
+        sqlite3_stmt *q;
+        ck_assert_int_eq(sqlite3_prepare_v2(d, "SELECT value FROM meta WHERE "
+                                            "key='recording_stopped'", -1,
+                                            &q, NULL), 0);
+        ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+        ck_assert_str_eq((const char *)sqlite3_column_text(q, 0),
+                         strerror(EFBIG));
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(d);
+}
+END_TEST
+
+/* ---- SQLite: import -------------------------------------------------- */
+
+/* Query helpers: the first column of the first row. */
+static long long
+q_int(sqlite3 *d, const char *sql)
+{
+    sqlite3_stmt *s;
+    long long v;
+
+    ck_assert_msg(sqlite3_prepare_v2(d, sql, -1, &s, NULL) == SQLITE_OK,
+                  "%s: %s", sql, sqlite3_errmsg(d));
+    ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "%s: no row", sql);
+    v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static const char *
+q_text(sqlite3 *d, const char *sql)
+{
+    static char buf[4096];
+    sqlite3_stmt *s;
+    const unsigned char *t;
+
+    ck_assert_msg(sqlite3_prepare_v2(d, sql, -1, &s, NULL) == SQLITE_OK,
+                  "%s: %s", sql, sqlite3_errmsg(d));
+    ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "%s: no row", sql);
+    t = sqlite3_column_text(s, 0);
+    snprintf(buf, sizeof buf, "%s", t ? (const char *)t : "(null)");
+    sqlite3_finalize(s);
+    return buf;
+}
+
+#define EXPECT_INT(d, sql, want)                                          \
+    do {                                                                  \
+        long long got_ = q_int(d, sql);                                   \
+        ck_assert_msg(got_ == (long long)(want),                          \
+                      "%s: expected %lld, got %lld", sql,                 \
+                      (long long)(want), got_);                           \
+    } while (0)
+#define EXPECT_TEXT(d, sql, want)                                         \
+    do {                                                                  \
+        const char *got_ = q_text(d, sql);                                \
+        ck_assert_msg(strcmp(got_, want) == 0,                            \
+                      "%s: expected '%s', got '%s'", sql, want, got_);    \
+    } while (0)
+
+/* A recorder of our own, as record.c does it: every event of a loop into
+ * a journal, and their kinds kept to compare with the trace. */
+typedef struct jhook {
+    tl_journal *j;              /* the journal */
+    size_t n;                   /* events appended */
+    char kinds[8192];           /* their kinds, as "k,k,...," */
+    size_t klen;                /* bytes used in kinds */
+} jhook;
+
+static void
+to_journal(const tl_event *ev, void *udata)
+{
+    jhook *h = udata;
+
+    tl_journal_append(h->j, 1, ev);
+    h->n++;
+    if (h->klen + 8 < sizeof h->kinds)
+        h->klen += (size_t)snprintf(h->kinds + h->klen, 8, "%d,", ev->kind);
+}
+
+static tl_queue *jobs, *never;
+static tl_flag *done;
+
+static void *
+producer(void *arg)
+{
+    (void)arg;
+    for (long i = 1; i <= 5; i++)
+        tl_queue_put(jobs, (void *)i);
+    tl_queue_close(jobs);
+    return NULL;
+}
+
+static void *
+consumer(void *arg)
+{
+    void *item;
+    long sum = 0;
+
+    (void)arg;
+    while (tl_queue_get(jobs, &item) == 0)
+        sum += (long)item;
+    tl_flag_set(done);
+    return (void *)sum;
+}
+
+static void *
+oops(void *arg)
+{
+    (void)arg;
+    tl_fail("went %s", "wrong");
+}
+
+static void *
+work_root(void *arg)
+{
+    tl_task *p, *c, *o;
+    void *sum = NULL;
+
+    (void)arg;
+    tl_queue_new(&jobs, 2, "jobs");
+    tl_flag_new(&done, "done");
+    tl_spawn(&p, producer, NULL, "producer");
+    tl_spawn(&c, consumer, NULL, "consumer");
+    tl_spawn(&o, oops, NULL, "oops");
+    ck_assert_int_eq(tl_flag_wait(done), 0);
+    ck_assert_int_eq(tl_join(c, &sum), 0);
+    ck_assert_int_eq((long)sum, 15);
+    ck_assert_int_eq(tl_join(o, NULL), TL_EFAILED);
+    tl_join(p, NULL);
+    tl_queue_free(jobs);
+    tl_flag_free(done);
+    return NULL;
+}
+
+static void *
+stuck(void *arg)
+{
+    (void)arg;
+    tl_queue_get(never, NULL);
+    return NULL;
+}
+
+static void *
+deadlock_root(void *arg)
+{
+    tl_task *s;
+
+    (void)arg;
+    tl_queue_new(&never, 0, "never");
+    tl_spawn(&s, stuck, NULL, "stuck");
+    tl_join(s, NULL);
+    return NULL;
+}
+
+/* Records two runs of a loop (a clean one, then a deadlock) into jpath. */
+static void
+record_two_runs(const char *jpath, jhook *h)
+{
+    tl_loop *loop;
+
+    memset(h, 0, sizeof *h);
+    ck_assert_int_eq(tl_journal_open(&h->j, jpath), 0);
+    tl_journal_meta(h->j, "program", "check_trace");
+    ck_assert_int_eq(tl_loop_new(&loop, NULL), 0);
+    ck_assert_int_eq(tl_loop_add_hook(loop, TL_EVMASK_ALL, to_journal, h), 0);
+    ck_assert_int_eq(tl_loop_run(loop, work_root, NULL, NULL), 0);
+    ck_assert_int_eq(tl_loop_run(loop, deadlock_root, NULL, NULL),
+                     TL_EDEADLOCK);
+    tl_loop_free(loop);
+    tl_queue_free(never);
+}
+
+START_TEST(import_fills_every_table)
+{
+    tl_import_info info = {.exited = 1, .status = 3};
+    char jp[512], db[512], err[512], sql[256];
+    sqlite3 *d;
+    jhook h;
+
+    record_two_runs(at(jp, "t.db.tlj"), &h);
+    tl_journal_close(h.j);
+    ck_assert_int_eq(tl_store_import(jp, at(db, "t.db"), &info, err,
+                                     sizeof err), 0);
+    ck_assert(!exists(jp));                     /* the journal is gone */
+    ck_assert(!exists(at(sql, "t.db.tmp")));
+    ck_assert_int_eq(tl_trace_open(&d, db, err, sizeof err), 0);
+    EXPECT_INT(d, "PRAGMA user_version", TL_SCHEMA_VERSION);
+    EXPECT_INT(d, "SELECT count(*) FROM events", h.n);
+    EXPECT_INT(d, "SELECT min(seq) FROM events", 1);
+    EXPECT_INT(d, "SELECT max(seq) FROM events", h.n);
+    EXPECT_INT(d, "SELECT min(time) FROM events", 0);
+    EXPECT_INT(d, "SELECT count(*) FROM events e, events f WHERE "
+                  "f.seq = e.seq + 1 AND f.time < e.time", 0);
+    /* Order and kinds as the hook saw them. */
+    h.kinds[h.klen] = 0;
+    EXPECT_TEXT(d, "SELECT group_concat(kind || ',', '') FROM "
+                   "(SELECT kind FROM events ORDER BY seq)", h.kinds);
+    snprintf(sql, sizeof sql, "SELECT value FROM meta WHERE key='events'");
+    snprintf(err, sizeof err, "%zu", h.n);
+    EXPECT_TEXT(d, sql, err);
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='ended'", "normally");
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='exit_status'", "3");
+    EXPECT_INT(d, "SELECT count(*) FROM meta WHERE key='signal'", 0);
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='program'",
+                "check_trace");
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='schema_version'", "1");
+    EXPECT_INT(d, "SELECT count(*) FROM kinds", TL_EV__COUNT);
+    EXPECT_TEXT(d, "SELECT name FROM kinds WHERE kind=15", "queue_put");
+    /* Tasks: ids go on across runs; how each ended. */
+    EXPECT_TEXT(d, "SELECT group_concat(id || ':' || name || ':' || parent "
+                   "|| ':' || coalesce(end_state, '-'), ' ') FROM "
+                   "(SELECT * FROM tasks ORDER BY id)",
+                "1:main:0:done 2:producer:1:done 3:consumer:1:done "
+                "4:oops:1:failed 5:main:0:- 6:stuck:5:-");
+    EXPECT_TEXT(d, "SELECT message FROM tasks WHERE name='oops'",
+                "went wrong");
+    EXPECT_INT(d, "SELECT count(*) FROM tasks t JOIN events e ON "
+                  "e.seq = t.spawn_seq JOIN kinds k ON k.kind = e.kind "
+                  "WHERE k.name = 'spawn'", 6);
+    /* Queues and sync objects. */
+    EXPECT_TEXT(d, "SELECT group_concat(id || ':' || name || ':' || maxsize "
+                   "|| ':' || (close_seq IS NOT NULL), ' ') FROM "
+                   "(SELECT * FROM queues ORDER BY id)",
+                "1:jobs:2:1 2:never:0:0");
+    EXPECT_TEXT(d, "SELECT kind || ':' || name FROM syncs", "flag:done");
+    /* Runs: the second deadlocked. */
+    EXPECT_INT(d, "SELECT count(*) FROM runs", 2);
+    snprintf(sql, sizeof sql, "SELECT group_concat(rc, ' ') FROM "
+                              "(SELECT rc FROM runs ORDER BY run)");
+    snprintf(err, sizeof err, "0 %d", TL_EDEADLOCK);
+    EXPECT_TEXT(d, sql, err);
+    EXPECT_TEXT(d, "SELECT group_concat(root, ' ') FROM "
+                   "(SELECT root FROM runs ORDER BY run)", "1 5");
+    /* The deadlock: main joins stuck, stuck gets from never. */
+    EXPECT_TEXT(d, "SELECT group_concat(task || ':' || wait || ':' || okind "
+                   "|| ':' || object, ' ') FROM (SELECT * FROM "
+                   "deadlock_waits ORDER BY task)",
+                "5:join:1:6 6:get:2:2");
+    EXPECT_INT(d, "SELECT count(*) FROM deadlock_waits w JOIN events e ON "
+                  "e.seq = w.seq JOIN kinds k ON k.kind = e.kind WHERE "
+                  "k.name = 'deadlock' AND e.a = 2", 2);
+    /* Payloads and the readable view. */
+    EXPECT_TEXT(d, "SELECT CAST(data AS TEXT) FROM payloads p JOIN events e "
+                   "USING(seq) JOIN kinds k ON k.kind = e.kind WHERE "
+                   "k.name = 'spawn' AND e.object = 4", "oops");
+    EXPECT_INT(d, "SELECT count(*) FROM event_log", h.n);
+    EXPECT_TEXT(d, "SELECT detail FROM event_log WHERE kind='task_failed'",
+                "went wrong");
+    EXPECT_TEXT(d, "SELECT detail FROM event_log WHERE kind='deadlock'",
+                "2 tasks blocked");
+    /* Read-only. */
+    ck_assert_int_eq(sqlite3_exec(d, "DELETE FROM meta", NULL, NULL, NULL),
+                     SQLITE_READONLY);
+    sqlite3_close(d);
+}
+END_TEST
+
+START_TEST(import_of_a_cut_journal_says_abnormally)
+{
+    tl_import_info info = {.exited = 1, .status = 128 + 9, .signal = 9};
+    char jp[512], db[512], err[512];
+    sqlite3 *d;
+    jhook h;
+
+    /* Imported while still open: no END record, as if the writer died. */
+    record_two_runs(at(jp, "cut.db.tlj"), &h);
+    ck_assert_int_eq(tl_store_import(jp, at(db, "cut.db"), &info, err,
+                                     sizeof err), 0);
+    ck_assert_int_eq(tl_trace_open(&d, db, err, sizeof err), 0);
+    EXPECT_INT(d, "SELECT count(*) FROM events", h.n);
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='ended'", "abnormally");
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='signal'", "9");
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='exit_status'", "137");
+    sqlite3_close(d);
+    tl_journal_close(h.j);                      /* for ASan's sake */
+}
+END_TEST
+
+START_TEST(import_refuses_a_non_journal)
+{
+    char jp[512], db[512], err[512] = "";
+
+    write_file(at(jp, "x.tlj"), "not a journal\n", 14);
+    ck_assert_int_eq(tl_store_import(jp, at(db, "x.db"), NULL, err,
+                                     sizeof err), -1);
+    ck_assert_msg(strstr(err, "not a tapeloop journal") && strstr(err, jp),
+                  "err: '%s'", err);
+    ck_assert(!strchr(err, '\n'));
+    ck_assert(!exists(db));
+    ck_assert(exists(jp));                      /* left alone */
+    ck_assert(!exists(at(db, "x.db.tmp")));
+    ck_assert_int_eq(tl_store_import(at(jp, "missing.tlj"), at(db, "y.db"),
+                                     NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, strerror(ENOENT)), "err: '%s'", err);
+    ck_assert(!exists(db));
+}
+END_TEST
+
+START_TEST(check_target_refuses_existing_and_unwritable)
+{
+    char p[512], err[512] = "";
+
+    ck_assert_int_eq(tl_store_check_target(at(p, "new.db"), 0, err,
+                                           sizeof err), 0);
+    write_file(p, "x", 1);
+    ck_assert_int_eq(tl_store_check_target(p, 0, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "already exists") && strstr(err, p),
+                  "err: '%s'", err);
+    ck_assert_int_eq(tl_store_check_target(p, 1, err, sizeof err), 0);
+    ck_assert_int_eq(tl_store_check_target(at(p, "no/such/dir/t.db"), 1, err,
+                                           sizeof err), -1);
+    ck_assert_msg(strstr(err, "cannot write"), "err: '%s'", err);
+    if (geteuid() != 0) {                       /* root writes anywhere */
+        ck_assert_int_eq(chmod(dir, 0555), 0);
+        ck_assert_int_eq(tl_store_check_target(at(p, "t.db"), 1, err,
+                                               sizeof err), -1);
+        chmod(dir, 0755);
+        ck_assert_msg(strstr(err, "cannot write"), "err: '%s'", err);
+    }
+}
+END_TEST
+
+/* ---- tl_trace_open ----------------------------------------------------- */
+
+/* A good trace at dir/name. */
+static void
+make_trace(const char *name)
+{
+    char jp[512], db[512], err[512];
+    jhook h;
+
+    snprintf(jp, sizeof jp, "%s/%s.tlj", dir, name);
+    record_two_runs(jp, &h);
+    tl_journal_close(h.j);
+    ck_assert_int_eq(tl_store_import(jp, at(db, name), NULL, err,
+                                     sizeof err), 0);
+}
+
+/* tl_trace_open(path) fails with a one-line message containing what, and
+ * leaves *db alone. */
+static void
+expect_refused(const char *path, const char *what)
+{
+    sqlite3 *d = (sqlite3 *)(uintptr_t)0x1;
+    char err[512] = "";
+
+    ck_assert_msg(tl_trace_open(&d, path, err, sizeof err) == -1,
+                  "%s: opened, expected '%s'", path, what);
+    ck_assert_msg(d == (sqlite3 *)(uintptr_t)0x1, "%s: *db written", path);
+    ck_assert_msg(strstr(err, what) != NULL,
+                  "%s: message '%s', expected it to contain '%s'", path, err,
+                  what);
+    ck_assert_msg(strstr(err, path) != NULL,
+                  "message '%s' does not name the file", err);
+    ck_assert_msg(!strchr(err, '\n'), "message '%s' is not one line", err);
+}
+
+static void
+sql_on(const char *path, const char *sql)
+{
+    sqlite3 *d;
+
+    ck_assert_int_eq(sqlite3_open(path, &d), SQLITE_OK);
+    ck_assert_msg(sqlite3_exec(d, sql, NULL, NULL, NULL) == SQLITE_OK,
+                  "%s: %s", sql, sqlite3_errmsg(d));
+    sqlite3_close(d);
+}
+
+START_TEST(trace_open_refuses_what_is_not_a_trace)
+{
+    char p[512], good[512], text[8192];
+
+    expect_refused(at(p, "missing.db"), strerror(ENOENT));
+    write_file(at(p, "empty.db"), "", 0);
+    expect_refused(p, "empty");
+    memset(text, 'x', sizeof text);
+    write_file(at(p, "text.db"), text, sizeof text);
+    expect_refused(p, "not a tapeloop trace");
+    write_file(at(p, "short.db"), "SQLite format 3", 16);
+    expect_refused(p, "not a tapeloop trace");
+    /* A trace cut short. */
+    make_trace("good.db");
+    at(good, "good.db");
+    ck_assert_int_gt(file_size(good), 3 * 4096);
+    copy_file(good, at(p, "cut.db"));
+    ck_assert_int_eq(truncate(p, 3 * 4096), 0);
+    expect_refused(p, "truncated");
+    /* A trace from a newer tapeloop. */
+    copy_file(good, at(p, "newer.db"));
+    sql_on(p, "PRAGMA user_version = 99");
+    expect_refused(p, "schema version 99 is newer");
+    /* SQLite, but not ours: no user_version, or no meta. */
+    sql_on(at(p, "other.db"), "CREATE TABLE t(x); INSERT INTO t VALUES(1)");
+    expect_refused(p, "not a tapeloop trace");
+    sql_on(at(p, "other1.db"), "CREATE TABLE t(x); PRAGMA user_version = 1");
+    expect_refused(p, "not a tapeloop trace");
+    sql_on(at(p, "nometa.db"), "CREATE TABLE meta(key TEXT, value TEXT);"
+                               "PRAGMA user_version = 1");
+    expect_refused(p, "not a tapeloop trace");
+    /* The good one opens. */
+    {
+        sqlite3 *d = NULL;
+        char err[512];
+        ck_assert_int_eq(tl_trace_open(&d, good, err, sizeof err), 0);
+        ck_assert_ptr_nonnull(d);
+        EXPECT_INT(d, "SELECT count(*) FROM runs", 2);
+        sqlite3_close(d);
+    }
+}
+END_TEST
+
+/* Child processes that record with tl_options.record, run a root that
+ * yields n times, and end as told.  Events: run_start, spawn, resume,
+ * n x (yield, resume), task_done, run_end = 2n + 5. */
+enum { END_EXIT, END_KILL, END_WAIT };
+
+static void *
+yields(void *arg)
+{
+    for (long i = 0; i < (long)arg; i++)
+        tl_yield();
+    return NULL;
+}
+
+static pid_t
+recorder(const char *trace, long n, int how, int ready_fd, int via_env)
+{
+    char errpath[512];
+    pid_t pid;
+
+    fflush(NULL);
+    if ((pid = fork()) != 0)
+        return pid;
+    {
+        tl_options opt = {.record = via_env ? NULL : trace};
+        int fd = open(at(errpath, "stderr"), O_WRONLY | O_CREAT | O_TRUNC,
+                      0644);
+        tl_loop *loop;
+        int rc;
+        if (fd < 0 || dup2(fd, 2) < 0)
+            _exit(14);
+        if (via_env)
+            setenv("TAPELOOP_RECORD", trace, 1);
+        if ((rc = tl_loop_new(&loop, &opt)) != 0)
+            _exit(rc == TL_EINVAL ? 10 : 11);
+        if (tl_loop_run(loop, yields, (void *)n, NULL) != 0)
+            _exit(12);
+        tl_loop_free(loop);
+        if (ready_fd >= 0 && write(ready_fd, "r", 1) != 1)
+            _exit(13);
+        if (how == END_KILL)
+            raise(SIGKILL);
+        if (how == END_WAIT)
+            for (;;)
+                pause();
+        exit(0);                /* at exit, the journal becomes the trace */
+    }
+}
+
+/* The file at p is one line that contains what. */
+static void
+expect_one_line(const char *p, const char *what)
+{
+    char buf[1024] = "";
+    int fd = open(p, O_RDONLY);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    char *nl;
+
+    if (fd >= 0)
+        close(fd);
+    ck_assert_msg(n > 0, "%s: empty, expected a line with '%s'", p, what);
+    buf[n] = 0;
+    nl = strchr(buf, '\n');
+    ck_assert_msg(nl && nl[1] == 0 && strstr(buf, what),
+                  "%s: '%s', expected one line with '%s'", p, buf, what);
+}
+
+START_TEST(record_option_makes_a_trace_at_exit)
+{
+    char p[512], jp[512], err[512];
+    sqlite3 *d;
+    pid_t pid;
+    int st;
+
+    at(p, "rec.db");
+    at(jp, "rec.db.tlj");
+    pid = recorder(p, 10, END_EXIT, -1, 0);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    ck_assert(exists(p));
+    ck_assert(!exists(jp));
+    ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
+    EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 10 + 5);
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='ended'", "normally");
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='events'", "25");
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='env.1'", "real");
+    EXPECT_INT(d, "SELECT count(*) FROM meta WHERE key IN ('program', "
+                  "'argv', 'cwd', 'start_time', 'pid', 'seed.1', "
+                  "'tapeloop_version')", 7);
+    EXPECT_INT(d, "SELECT value FROM meta WHERE key='pid'", pid);
+    EXPECT_INT(d, "SELECT count(*) FROM meta WHERE key='exit_status'", 0);
+    EXPECT_INT(d, "SELECT count(*) FROM runs WHERE rc = 0", 1);
+    sqlite3_close(d);
+    /* Again into the same trace: refused, the trace left alone. */
+    pid = recorder(p, 10, END_EXIT, -1, 0);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 10,
+                  "second recording: status %#x, expected exit 10", st);
+    expect_one_line(at(jp, "stderr"), "already exists");
+    at(jp, "rec.db.tlj");
+    ck_assert(!exists(jp));
+    ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
+    EXPECT_INT(d, "SELECT count(*) FROM events", 25);
+    sqlite3_close(d);
+    /* TAPELOOP_RECORD does the same. */
+    at(p, "env.db");
+    pid = recorder(p, 3, END_EXIT, -1, 1);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
+    EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 3 + 5);
+    sqlite3_close(d);
+}
+END_TEST
+
+START_TEST(trace_open_recovers_a_dead_writers_journal)
+{
+    char p[512], jp[512], err[512] = "", want[64];
+    sqlite3 *d;
+    pid_t pid;
+    int st, fds[2];
+    char c;
+
+    at(p, "dead.db");
+    at(jp, "dead.db.tlj");
+    /* While the writer lives, the trace is still being written. */
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = recorder(p, 7, END_WAIT, fds[1], 0);
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &c, 1), 1);
+    close(fds[0]);
+    ck_assert(exists(jp));
+    ck_assert(!exists(p));
+    ck_assert_int_eq(tl_journal_pid(jp), (int)pid);
+    snprintf(want, sizeof want, "still being written (by process %d)",
+             (int)pid);
+    expect_refused(p, want);
+    ck_assert(exists(jp));
+    /* Killed: the next open converts what it left. */
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(tl_trace_open(&d, p, err, sizeof err) == 0, "err: %s", err);
+    ck_assert(!exists(jp));
+    ck_assert(exists(p));
+    EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 7 + 5);
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='ended'", "abnormally");
+    EXPECT_INT(d, "SELECT count(*) FROM meta WHERE key='exit_status'", 0);
+    EXPECT_INT(d, "SELECT count(*) FROM runs WHERE rc = 0", 1);
+    sqlite3_close(d);
+    /* Killed in the middle: the same, and once converted it stays so. */
+    at(p, "dead2.db");
+    pid = recorder(p, 4, END_KILL, -1, 0);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
+    EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 4 + 5);
+    sqlite3_close(d);
+    ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='ended'", "abnormally");
+    sqlite3_close(d);
+}
+END_TEST
+
+Suite *
+tl_trace_suite(void)
+{
+    Suite *s = suite_create("trace");
+    TCase *journal = tcase_create("journal"), *store = tcase_create("store");
+    TCase *open = tcase_create("open"), *limits = tcase_create("limits");
+    TCase *all[] = {journal, store, open, limits};
+
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        tcase_add_checked_fixture(all[i], setup, teardown);
+    tcase_add_test(journal, journal_round_trip);
+    tcase_add_test(journal, journal_cut_short_reads_whole_records);
+    tcase_add_test(journal, journal_left_open_by_a_dead_writer);
+    tcase_add_test(journal, journal_refuses_what_is_not_one);
+    tcase_add_test(store, import_fills_every_table);
+    tcase_add_test(store, import_of_a_cut_journal_says_abnormally);
+    tcase_add_test(store, import_refuses_a_non_journal);
+    tcase_add_test(store, check_target_refuses_existing_and_unwritable);
+    tcase_add_test(open, trace_open_refuses_what_is_not_a_trace);
+    tcase_add_test(open, record_option_makes_a_trace_at_exit);
+    tcase_add_test(open, trace_open_recovers_a_dead_writers_journal);
+    tcase_add_test(limits, journal_payloads_bigger_than_a_chunk);
+    tcase_add_test(limits, journal_many_records_cross_chunks);
+    tcase_add_test(limits, journal_full_disk_stops_with_a_stop_record);
+    tcase_set_timeout(limits, 120);
+    tcase_set_timeout(open, 30);
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        suite_add_tcase(s, all[i]);
+    return s;
+}
+
+TL_CHECK_MAIN(tl_trace_suite)
