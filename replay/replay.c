@@ -26,7 +26,6 @@
 
 typedef struct rev {            /* one recorded event, as loaded */
     int64_t seq;                /* in the trace */
-    int64_t time;               /* ns since the trace's first event */
     int64_t a, b;
     uint32_t task, object;
     uint16_t kind;
@@ -120,12 +119,10 @@ load(rloop *r, uint32_t loop)
     size_t cap = 0;
     int rc;
 
-    rc = sqlite3_prepare_v2(
-        rp.db,
-        "SELECT e.seq, e.time, e.kind, e.task, e.okind, e.object, e.a, e.b, "
-        "e.flags, coalesce(length(p.data), 0) FROM events e "
-        "LEFT JOIN payloads p ON p.seq = e.seq "
-        "WHERE e.loop = ?1 ORDER BY e.seq", -1, &s, NULL);
+    rc = sqlite3_prepare_v2(rp.db,
+                            "SELECT seq, kind, task, okind, object, a, b, "
+                            "flags FROM events WHERE loop = ?1 ORDER BY seq",
+                            -1, &s, NULL);
     if (rc != SQLITE_OK)
         return TL_EINVAL;
     sqlite3_bind_int(s, 1, (int)loop);
@@ -141,15 +138,31 @@ load(rloop *r, uint32_t loop)
         }
         e = &r->ev[r->n++];
         e->seq = sqlite3_column_int64(s, 0);
-        e->time = sqlite3_column_int64(s, 1);
-        e->kind = (uint16_t)sqlite3_column_int(s, 2);
-        e->task = (uint32_t)sqlite3_column_int64(s, 3);
-        e->okind = (uint8_t)sqlite3_column_int(s, 4);
-        e->object = (uint32_t)sqlite3_column_int64(s, 5);
-        e->a = sqlite3_column_int64(s, 6);
-        e->b = sqlite3_column_int64(s, 7);
-        e->flags = (uint8_t)sqlite3_column_int(s, 8);
-        e->plen = sqlite3_column_int(s, 9);
+        e->kind = (uint16_t)sqlite3_column_int(s, 1);
+        e->task = (uint32_t)sqlite3_column_int64(s, 2);
+        e->okind = (uint8_t)sqlite3_column_int(s, 3);
+        e->object = (uint32_t)sqlite3_column_int64(s, 4);
+        e->a = sqlite3_column_int64(s, 5);
+        e->b = sqlite3_column_int64(s, 6);
+        e->flags = (uint8_t)sqlite3_column_int(s, 7);
+        e->plen = 0;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return TL_EINVAL;
+    /* Payloads are few: their lengths in a second pass, merged by seq. */
+    if (sqlite3_prepare_v2(rp.db, "SELECT p.seq, length(p.data) FROM "
+                                  "payloads p JOIN events e ON e.seq = p.seq "
+                                  "WHERE e.loop = ?1 ORDER BY p.seq", -1, &s,
+                           NULL) != SQLITE_OK)
+        return TL_EINVAL;
+    sqlite3_bind_int(s, 1, (int)loop);
+    for (size_t i = 0; sqlite3_step(s) == SQLITE_ROW;) {
+        int64_t seq = sqlite3_column_int64(s, 0);
+        while (i < r->n && r->ev[i].seq < seq)
+            i++;
+        if (i < r->n && r->ev[i].seq == seq)
+            r->ev[i].plen = sqlite3_column_int(s, 1);
     }
     sqlite3_finalize(s);
     snprintf(key, sizeof key, "seed.%u", loop);
@@ -161,7 +174,7 @@ load(rloop *r, uint32_t loop)
                                10);
         sqlite3_finalize(s);
     }
-    return rc == SQLITE_DONE ? 0 : TL_EINVAL;
+    return 0;
 }
 
 /* The payload of recorded event e, into buf (at most len bytes). */
