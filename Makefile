@@ -9,7 +9,7 @@ UCTX     = build-ucontext
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    = cmake -S . -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build asan ucontext demo test bench clean
+.PHONY: all deps build asan ucontext demo tour test bench clean
 
 all: build
 
@@ -33,8 +33,13 @@ asan: deps
 	@$(CMAKE) -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DTL_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN) -j $(JOBS)
 
+# The main job: record the deadlocking pipeline, open the TUI on it.
 demo: build
 	@sh examples/demo.sh $(BUILD)
+
+# Every example, run and explained.
+tour: build
+	@sh examples/tour.sh $(BUILD)
 
 ucontext: deps
 	@$(CMAKE) -B $(UCTX) -DTL_CTX=ucontext >/dev/null
@@ -52,6 +57,8 @@ test: build asan ucontext
 
 bench: build
 	@sh bench/run.sh $(BUILD)
+	@sh bench/record.sh $(BUILD)
+	@sh bench/replay.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(UCTX)
