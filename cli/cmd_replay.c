@@ -46,8 +46,14 @@ parse_argv(const char *j)
             free(s);
             goto bad;
         }
-        if (n + 2 > cap && !(v = realloc(v, (cap *= 2) * sizeof *v)))
-            return NULL;
+        if (n + 2 > cap) {
+            char **w = realloc(v, (cap *= 2) * sizeof *v);
+            if (!w) {
+                free(s);
+                goto bad;
+            }
+            v = w;
+        }
         v[n++] = s;
         if (*j == ',')
             j++;
@@ -61,6 +67,14 @@ bad:
         free(v[--n]);
     free(v);
     return NULL;
+}
+
+static void
+free_argv(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
 }
 
 static char **
@@ -84,7 +98,7 @@ int
 cmd_replay(int argc, char **argv)
 {
     const char *out = NULL, *stop = NULL, *trace;
-    char err[512], jpath[4096], **prog;
+    char err[512], jpath[4096], **prog, **owned;
     tl_import_info info = {0};
     int force = 0, i, status;
     sqlite3 *db;
@@ -111,17 +125,20 @@ cmd_replay(int argc, char **argv)
         return EXIT_USAGE;
     if (i < argc && !strcmp(argv[i], "--"))
         i++;
-    prog = i < argc ? argv + i : recorded_argv(db, trace);
+    owned = i < argc ? NULL : recorded_argv(db, trace);
+    prog = i < argc ? argv + i : owned;
     sqlite3_close(db);
     if (!prog)
         return EXIT_USAGE;
     if (out && tl_store_check_target(out, force, err, sizeof err) != 0) {
         fprintf(stderr, "tapeloop: %s\n", err);
+        free_argv(owned);
         return EXIT_USAGE;
     }
     fflush(NULL);
     if ((pid = fork()) < 0) {
         fprintf(stderr, "tapeloop: fork: %s\n", strerror(errno));
+        free_argv(owned);
         return EXIT_USAGE;
     }
     if (pid == 0) {
@@ -138,6 +155,7 @@ cmd_replay(int argc, char **argv)
         fprintf(stderr, "tapeloop: %s: %s\n", prog[0], strerror(errno));
         _exit(127);
     }
+    free_argv(owned);
     signal(SIGINT, SIG_IGN);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
