@@ -11,7 +11,8 @@
 struct tl_queue {
     tl__obj obj;                /* id, name, loop */
     void **ring;                /* items, ring[head] is the oldest */
-    size_t head, len, cap;      /* ring position, item count, ring room */
+    size_t head, len, cap;      /* ring position, item count, ring room
+                                   (a power of two: indices are masked) */
     size_t maxsize;             /* 0 = unbounded */
     tl__link getters;           /* tasks blocked in get */
     tl__link peekers;           /* tasks blocked in peek */
@@ -65,13 +66,13 @@ push(tl_queue *q, void *item)
         if (!r)
             return TL_ENOMEM;
         for (size_t i = 0; i < q->len; i++)
-            r[i] = q->ring[(q->head + i) % q->cap];
+            r[i] = q->ring[(q->head + i) & (q->cap - 1)];
         tl__free(q->ring);
         q->ring = r;
         q->cap = cap;
         q->head = 0;
     }
-    q->ring[(q->head + q->len++) % q->cap] = item;
+    q->ring[(q->head + q->len++) & (q->cap - 1)] = item;
     return 0;
 }
 
@@ -79,7 +80,7 @@ static void *
 pop(tl_queue *q)
 {
     void *item = q->ring[q->head];
-    q->head = (q->head + 1) % q->cap;
+    q->head = (q->head + 1) & (q->cap - 1);
     q->len--;
     return item;
 }
