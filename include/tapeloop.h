@@ -452,7 +452,8 @@ enum { TL_OBJ_NONE, TL_OBJ_TASK, TL_OBJ_QUEUE, TL_OBJ_SOCKET, TL_OBJ_FLAG,
 /* One event, a plain value.  Valid for the duration of the hook call
  * (payload too: copy what you keep). */
 typedef struct tl_event {
-    uint64_t seq;           /* 1, 2, ... per loop, across its runs */
+    uint64_t seq;           /* 1, 2, ... per loop, across its runs; only
+                               events some hook wants are numbered */
     int64_t time;           /* ns on the loop's clock (tl_now() * 1e9) */
     uint16_t kind;          /* tl_event_kind */
     uint8_t okind;          /* TL_OBJ_*: what object is */

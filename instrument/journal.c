@@ -376,10 +376,8 @@ tl_journal_read(const char *path,
             tl_jrec r;
             if (!decode(&p, lim, &r, &seq, &time))
                 break;                  /* torn: stop at the last whole one */
-            if (r.kind != TL_JREC_META && r.kind != TL_JREC_END &&
-                r.kind >= 0xFFF0)
-                continue;
-            rc = fn(&r, p, udata);
+            if (r.kind == TL_JREC_META || r.kind < 0xFFF0)
+                rc = fn(&r, p, udata);  /* other kinds: a newer writer's */
             p += r.commit - 1;
         }
         if (torn)

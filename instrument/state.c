@@ -317,7 +317,7 @@ typedef struct buf {
 static void
 put(buf *b, const void *p, size_t n)
 {
-    if (b->bad)
+    if (b->bad || n == 0)
         return;
     if (b->n + n > b->cap) {
         size_t cap = (b->n + n) * 2 + 256;
@@ -386,6 +386,8 @@ typedef struct rd {
 static void
 get(rd *r, void *out, size_t n)
 {
+    if (n == 0)
+        return;
     if (r->bad || r->at + n > r->n) {
         r->bad = 1;
         memset(out, 0, n);

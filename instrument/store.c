@@ -240,8 +240,8 @@ kinds(imp *m)
 
 /* Everything but the rename: the journal into a fresh database. */
 static int
-fill(imp *m, const char *jpath, const tl_import_info *info, char *err,
-     size_t len)
+fill(imp *m, const char *jpath, const char *dbpath,
+     const tl_import_info *info, char *err, size_t len)
 {
     tl_journal_end end;
     int rc;
@@ -250,10 +250,10 @@ fill(imp *m, const char *jpath, const tl_import_info *info, char *err,
                      "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
                      "BEGIN;", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(m->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
-        return fail(err, len, "%s", sqlite3_errmsg(m->db));
+        return fail(err, len, "%s: %s", dbpath, sqlite3_errmsg(m->db));
     for (int i = 0; i < S__COUNT; i++)
         if (sqlite3_prepare_v2(m->db, sql[i], -1, &m->st[i], NULL))
-            return fail(err, len, "%s", sqlite3_errmsg(m->db));
+            return fail(err, len, "%s: %s", dbpath, sqlite3_errmsg(m->db));
     if (!(m->state = tl_state_new()))
         return fail(err, len, "%s: out of memory", jpath);
     rc = tl_journal_read(jpath, on_record, m, &end);
@@ -262,7 +262,7 @@ fill(imp *m, const char *jpath, const tl_import_info *info, char *err,
     if (rc < 0)
         return fail(err, len, "%s: %s", jpath, strerror(-rc));
     if (rc > 0)
-        return fail(err, len, "%s", sqlite3_errmsg(m->db));
+        return fail(err, len, "%s: %s", dbpath, sqlite3_errmsg(m->db));
     rc = kinds(m);
     rc = rc ? rc : meta(m, "schema_version", "%d", TL_SCHEMA_VERSION);
     rc = rc ? rc : meta(m, "ended", end.clean ? "normally" : "abnormally");
@@ -281,7 +281,9 @@ fill(imp *m, const char *jpath, const tl_import_info *info, char *err,
     if (rc == 0)
         rc = sqlite3_exec(m->db, "PRAGMA user_version=1; COMMIT;", NULL,
                           NULL, NULL);
-    return rc ? fail(err, len, "%s", sqlite3_errmsg(m->db)) : 0;
+    return rc ? fail(err, len, "%s: %s (the journal %s is kept)", dbpath,
+                     sqlite3_errmsg(m->db), jpath)
+              : 0;
 }
 
 int
@@ -301,7 +303,7 @@ tl_store_import(const char *jpath, const char *dbpath,
     if (sqlite3_open(tmp, &m.db) != SQLITE_OK) {
         rc = fail(err, errlen, "%s: %s", tmp, sqlite3_errmsg(m.db));
     } else {
-        rc = fill(&m, jpath, info, err, errlen);
+        rc = fill(&m, jpath, dbpath, info, err, errlen);
     }
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(m.st[i]);
