@@ -67,5 +67,6 @@ cmd_deadlocks(int argc, char **argv)
     tl_state_lines_free(lines, n);
     tl_state_free(st);
     sqlite3_close(db);
+    /* A deadlock: the loop said so, or tasks wait on each other. */
     return (dl > 0 && at >= dl) || cycles ? EXIT_FINDING : EXIT_OK;
 }

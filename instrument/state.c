@@ -18,6 +18,12 @@ typedef struct names {          /* one loop's names, loaded for readers */
     size_t ntask, nqueue, nsync;
     char **msg;                 /* failed tasks' messages, by id - 1 */
     size_t nmsg;
+    struct tinfo {
+        int64_t end;            /* the seq it ended at, 0 if never */
+        int state;              /* how: TL_TASK_DONE, ... */
+        uint32_t parent;
+    } *info;                    /* from the tasks table, by id - 1 */
+    size_t ninfo;
 } names;
 
 typedef struct st_loop {
@@ -34,11 +40,14 @@ typedef struct st_loop {
 struct tl_state {
     st_loop *loop;              /* by loop - 1 */
     size_t nloop;
+    size_t live;                /* tasks spawned and not ended */
     int64_t seq, time;          /* where it stands */
     int64_t origin;             /* absolute ns of trace time 0 */
     tl_st_task *flat;           /* every task, for tl_state_tasks */
     tl_st_queue *flatq;         /* every queue */
     sqlite3 *db;                /* readers: the trace (borrowed) */
+    int64_t last;               /* its last event's seq */
+    int64_t deadlock;           /* its deadlock event's seq, 0 if none */
     sqlite3_stmt *ckpt, *events;
 };
 
@@ -51,6 +60,8 @@ grow(void *p, size_t *n, size_t want, size_t size)
 
     if (want <= *n)
         return p;
+    if (want < *n * 2)
+        want = *n * 2;          /* ids climb one by one: amortise */
     if (!(q = realloc(p, want * size)))
         return NULL;
     memset(q + *n * size, 0, (want - *n) * size);
@@ -165,6 +176,22 @@ clear(tl_state *st)
         L->ntask = L->nqueue = L->nowner = 0;
         L->running = 0;
     }
+    st->live = 0;
+}
+
+size_t
+tl_state_live(const tl_state *st)
+{
+    return st->live;
+}
+
+/* Alive: spawned, not ended.  Checkpoints keep only these; the ended ones
+ * readers take from the tasks table. */
+static int
+task_alive(const tl_st_task *t)
+{
+    return t->state >= 0 &&
+           (t->state < TL_TASK_DONE || t->state == TL_ST_SLEEPING);
 }
 
 static void
@@ -179,6 +206,7 @@ names_free(names *nm)
     for (size_t i = 0; i < nm->nmsg; i++)
         free(nm->msg[i]);
     free(nm->msg);
+    free(nm->info);
     free(nm->task);
     free(nm->queue);
     free(nm->sync);
@@ -222,6 +250,7 @@ tl_state_apply(tl_state *st, int64_t seq, int64_t time, uint32_t loop,
         break;
     case TL_EV_SPAWN:
         if ((r = task_of(L, loop, object)) != NULL) {
+            st->live += r->state < 0;
             r->state = TL_TASK_READY;
             r->parent = task;
         }
@@ -263,6 +292,9 @@ tl_state_apply(tl_state *st, int64_t seq, int64_t time, uint32_t loop,
     case TL_EV_TASK_DONE:
     case TL_EV_TASK_FAILED:
     case TL_EV_TASK_CANCELLED:
+        if (t && st->live && (t->state < TL_TASK_DONE ||
+                              t->state == TL_ST_SLEEPING) && t->state >= 0)
+            st->live--;
         if (t)
             t->state = kind == TL_EV_TASK_DONE     ? TL_TASK_DONE
                        : kind == TL_EV_TASK_FAILED ? TL_TASK_FAILED
@@ -347,10 +379,16 @@ tl_state_save(const tl_state *st, size_t *len)
     for (size_t l = 0; l < st->nloop; l++) {
         const st_loop *L = &st->loop[l];
         uint64_t nt = L->ntask, nq = L->nqueue, no = L->nowner;
+        uint64_t nlive = 0;
         PUT(&b, L->running);
         PUT(&b, nt);
+        for (size_t i = 0; i < nt; i++)
+            nlive += (uint64_t)task_alive(&L->task[i]);
+        PUT(&b, nlive);
         for (size_t i = 0; i < nt; i++) {
             tl_st_task t = L->task[i];
+            if (!task_alive(&t))
+                continue;
             t.name = t.message = NULL;
             PUT(&b, t);
         }
@@ -431,13 +469,27 @@ load(tl_state *st, const void *data, size_t len)
         uint64_t nt = 0, nq = 0, no = 0;
         if (!L)
             return -1;
+        uint64_t nlive = 0;
         GET(&r, L->running);
         GET(&r, nt);
-        if (nt > len || !(L->task = calloc(nt ? nt : 1, sizeof *L->task)))
+        GET(&r, nlive);
+        if (nt > ((uint64_t)1 << 32) || nlive > nt ||
+            !(L->task = calloc(nt ? nt : 1, sizeof *L->task)))
             return -1;
         L->ntask = nt;
-        for (size_t i = 0; i < nt; i++)
-            GET(&r, L->task[i]);
+        for (size_t i = 0; i < nt; i++) {
+            L->task[i].loop = l;
+            L->task[i].id = (uint32_t)i + 1;
+            L->task[i].state = -1;      /* ended ones: from the table */
+        }
+        for (size_t i = 0; i < nlive && !r.bad; i++) {
+            tl_st_task t;
+            GET(&r, t);
+            if (t.id >= 1 && t.id <= nt) {
+                L->task[t.id - 1] = t;
+                st->live++;
+            }
+        }
         GET(&r, nq);
         if (nq > len || !(L->queue = calloc(nq ? nq : 1, sizeof *L->queue)))
             return -1;
@@ -476,7 +528,8 @@ static void
 load_names(tl_state *st)
 {
     static const char *const q[] = {
-        "SELECT loop, id, coalesce(name,''), message FROM tasks",
+        "SELECT loop, id, coalesce(name,''), message, coalesce(end_seq, 0), "
+        "end_state, parent FROM tasks",
         "SELECT loop, id, coalesce(name,''), NULL FROM queues",
         "SELECT loop, id, coalesce(name,''), NULL FROM syncs"};
 
@@ -491,9 +544,21 @@ load_names(tl_state *st)
             if (!L)
                 continue;
             if (k == 0) {
+                const char *how = (const char *)sqlite3_column_text(s, 5);
+                void *p = grow(L->nm.info, &L->nm.ninfo, id + 15,
+                               sizeof *L->nm.info);
                 set_name(&L->nm.task, &L->nm.ntask, id, name);
                 set_name(&L->nm.msg, &L->nm.nmsg, id,
                          sqlite3_column_text(s, 3));
+                if (p && id) {
+                    struct tinfo *ti = &(L->nm.info = p)[id - 1];
+                    ti->end = sqlite3_column_int64(s, 4);
+                    ti->parent = (uint32_t)sqlite3_column_int64(s, 6);
+                    ti->state = !how ? 0
+                                : !strcmp(how, "done")   ? TL_TASK_DONE
+                                : !strcmp(how, "failed") ? TL_TASK_FAILED
+                                                         : TL_TASK_CANCELLED;
+                }
             } else if (k == 1) {
                 set_name(&L->nm.queue, &L->nm.nqueue, id, name);
             } else {
@@ -520,8 +585,9 @@ tl_state_open(tl_state **out, sqlite3 *db)
             st->origin = sqlite3_column_int64(s, 0);
         sqlite3_finalize(s);
     }
-    if (sqlite3_prepare_v2(db, "SELECT data FROM checkpoints WHERE seq <= ?1 "
-                               "ORDER BY seq DESC LIMIT 1", -1, &st->ckpt,
+    if (sqlite3_prepare_v2(db, "SELECT seq, data FROM checkpoints WHERE "
+                               "seq <= ?1 ORDER BY seq DESC LIMIT 1", -1,
+                           &st->ckpt,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "SELECT seq, time, loop, kind, task, okind, "
                                "object, a, b FROM events WHERE seq > ?1 AND "
@@ -531,26 +597,58 @@ tl_state_open(tl_state **out, sqlite3 *db)
         return -1;
     }
     load_names(st);
+    st->deadlock = tl_state_deadlock_seq(db);
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM events", -1,
+                           &s, NULL) == SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            st->last = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+    }
     *out = st;
     return 0;
+}
+
+/* After a checkpoint: the tasks that had ended by then, from the table. */
+static void
+fix_ended(tl_state *st)
+{
+    for (uint32_t l = 1; l <= st->nloop; l++) {
+        st_loop *L = &st->loop[l - 1];
+        for (size_t i = 0; i < L->nm.ninfo; i++) {
+            const struct tinfo *ti = &L->nm.info[i];
+            tl_st_task *t;
+            if (!ti->end || ti->end > st->seq || !ti->state ||
+                !(t = task_of(L, l, (uint32_t)i + 1)))
+                continue;
+            t->state = ti->state;
+            t->parent = ti->parent;
+        }
+    }
 }
 
 int
 tl_state_at(tl_state *st, int64_t seq)
 {
-    if (seq < st->seq || seq - st->seq > TL_STATE_EVERY) {
-        /* The nearest checkpoint at or before seq, else the start. */
+    int64_t ck = 0;
+    int rc = 0;
+
+    /* From the nearest checkpoint at or before seq, unless where the
+     * state stands now is between it and seq. */
+    sqlite3_bind_int64(st->ckpt, 1, seq);
+    if (sqlite3_step(st->ckpt) == SQLITE_ROW)
+        ck = sqlite3_column_int64(st->ckpt, 0);
+    if (seq < st->seq || st->seq < ck) {
         clear(st);
         st->seq = st->time = 0;
-        sqlite3_bind_int64(st->ckpt, 1, seq);
-        if (sqlite3_step(st->ckpt) == SQLITE_ROW &&
-            load(st, sqlite3_column_blob(st->ckpt, 0),
-                 (size_t)sqlite3_column_bytes(st->ckpt, 0)) != 0) {
-            sqlite3_reset(st->ckpt);
-            return -1;
-        }
-        sqlite3_reset(st->ckpt);
+        if (ck && load(st, sqlite3_column_blob(st->ckpt, 1),
+                       (size_t)sqlite3_column_bytes(st->ckpt, 1)) != 0)
+            rc = -1;
+        else if (ck)
+            fix_ended(st);
     }
+    sqlite3_reset(st->ckpt);
+    if (rc)
+        return rc;
     sqlite3_bind_int64(st->events, 1, st->seq);
     sqlite3_bind_int64(st->events, 2, seq);
     while (sqlite3_step(st->events) == SQLITE_ROW) {
@@ -574,6 +672,13 @@ int64_t
 tl_state_seq(const tl_state *st)
 {
     return st->seq;
+}
+
+int
+tl_state_final(const tl_state *st)
+{
+    return st->db && (st->seq >= st->last ||
+                      (st->deadlock > 0 && st->seq >= st->deadlock));
 }
 
 int64_t

@@ -7,9 +7,10 @@
  * TUI, `tapeloop deadlocks` and tests read it.
  *
  * The same state machine runs twice: at import, over every event, to
- * leave a checkpoint (the whole state, serialised) every TL_STATE_EVERY
- * events in the trace; and when reading, from the nearest checkpoint at
- * or before the seq asked for, over at most that many events.
+ * leave a checkpoint (the state of the live tasks and the queues,
+ * serialised) every TL_STATE_EVERY events, or every 2 x live tasks if
+ * that is more, so checkpoints never outweigh the events; and when
+ * reading, from the nearest checkpoint at or before the seq asked for.
  */
 #ifndef TL_STATE_H
 #define TL_STATE_H
@@ -63,7 +64,10 @@ void tl_state_free(tl_state *st);
 void tl_state_apply(tl_state *st, int64_t seq, int64_t time, uint32_t loop,
                     int kind, uint32_t task, int okind, uint32_t object,
                     int64_t a, int64_t b);
-/* Serialises the whole state; *len bytes, malloc'd (NULL on failure). */
+/* Tasks spawned and not ended: what a checkpoint costs. */
+size_t tl_state_live(const tl_state *st);
+/* Serialises the state (ended tasks left out: the tasks table has them);
+ * *len bytes, malloc'd (NULL on failure). */
 void *tl_state_save(const tl_state *st, size_t *len);
 
 /* For readers: a state bound to a trace (borrowed db), at seq 0. */
@@ -72,6 +76,9 @@ int tl_state_open(tl_state **out, sqlite3 *db);
 int tl_state_at(tl_state *st, int64_t seq);
 int64_t tl_state_seq(const tl_state *st);
 int64_t tl_state_time(const tl_state *st);      /* ns at that seq */
+/* True at or after the trace's deadlock, or at its end: nothing more will
+ * happen, so a queue nobody serves any more is a dead end. */
+int tl_state_final(const tl_state *st);
 
 size_t tl_state_tasks(const tl_state *st, const tl_st_task **out);
 size_t tl_state_queues(const tl_state *st, const tl_st_queue **out);
@@ -82,10 +89,10 @@ const char *tl_state_name(const tl_state *st, uint32_t loop, int okind,
                           uint32_t id);
 
 /* The wait-for graph in words: one line per blocked task (what it waits
- * on, who could release it), then one line per cycle, then one line per
- * queue whose producers (or consumers) all ended.  Returns how many lines
- * (each malloc'd, in *lines, itself malloc'd); *ncycles says how many of
- * them name a cycle or a dead end: a hang no event can undo. */
+ * on, who could release it), then one line per cycle ("cycle: ..."), then
+ * -- only where tl_state_final -- one line per queue whose producers (or
+ * consumers) all ended, or never were.  Returns how many lines (each
+ * malloc'd, in *lines, itself malloc'd); *ncycles says how many cycles. */
 size_t tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles);
 void tl_state_lines_free(char **lines, size_t n);
 

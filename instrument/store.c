@@ -54,6 +54,7 @@ typedef struct imp {
     int64_t t0;                 /* first event's absolute time */
     int64_t seq;                /* events so far */
     tl_state *state;            /* the state, for checkpoints */
+    int64_t ckpt;               /* the last checkpoint's seq */
 } imp;
 
 static int
@@ -201,8 +202,12 @@ on_record(const tl_jrec *r, const void *payload, void *udata)
     m->seq++;
     tl_state_apply(m->state, m->seq, r->time - m->t0, r->loop, r->kind, r->task,
                    r->okind, r->object, r->a, r->b);
-    if (m->seq % TL_STATE_EVERY == 0 && (rc = checkpoint(m)) != 0)
-        return rc;
+    if (m->seq - m->ckpt >= TL_STATE_EVERY &&
+        (uint64_t)(m->seq - m->ckpt) >= 2 * tl_state_live(m->state)) {
+        m->ckpt = m->seq;
+        if ((rc = checkpoint(m)) != 0)
+            return rc;
+    }
     rc = run(m->st[S_EVENT], "iiiiiiiiiii", m->seq, (int64_t)r->loop,
              (int64_t)r->run,
              r->time - m->t0, (int64_t)r->kind, (int64_t)r->task,

@@ -310,7 +310,9 @@ tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles)
     free(s.low);
     free(s.onstack);
     free(s.stack);
-    *ncycles = s.ncycles + dead_ends(&g);
+    if (tl_state_final(st))
+        dead_ends(&g);
+    *ncycles = s.ncycles;
     *lines = g.lines;
     return g.nlines;
 }
