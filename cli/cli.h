@@ -27,5 +27,6 @@ int cmd_deadlocks(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_tui(int argc, char **argv);
 
 #endif

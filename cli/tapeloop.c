@@ -20,6 +20,7 @@ static const struct {
     {"replay", cmd_replay, "re-run a recorded program against its trace"},
     {"stats", cmd_stats, "events by kind, per task and per queue"},
     {"export", cmd_export, "a trace as Chrome Trace Event JSON (Perfetto)"},
+    {"tui", cmd_tui, "browse a trace in the terminal: events, state, why"},
 };
 
 static int

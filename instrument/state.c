@@ -367,12 +367,15 @@ put(buf *b, const void *p, size_t n)
 
 #define PUT(b, v) put((b), &(v), sizeof(v))
 
+#define CKPT_VERSION 2            /* the layout below; readers check it */
+
 void *
 tl_state_save(const tl_state *st, size_t *len)
 {
     buf b = {0};
-    uint64_t n = st->nloop;
+    uint64_t n = st->nloop, v = CKPT_VERSION;
 
+    PUT(&b, v);
     PUT(&b, st->seq);
     PUT(&b, st->time);
     PUT(&b, n);
@@ -458,9 +461,12 @@ static int
 load(tl_state *st, const void *data, size_t len)
 {
     rd r = {data, len, 0, 0};
-    uint64_t nl = 0;
+    uint64_t nl = 0, v = 0;
 
     clear(st);
+    GET(&r, v);
+    if (v != CKPT_VERSION)
+        return -1;
     GET(&r, st->seq);
     GET(&r, st->time);
     GET(&r, nl);
@@ -630,7 +636,6 @@ int
 tl_state_at(tl_state *st, int64_t seq)
 {
     int64_t ck = 0;
-    int rc = 0;
 
     /* From the nearest checkpoint at or before seq, unless where the
      * state stands now is between it and seq. */
@@ -641,14 +646,14 @@ tl_state_at(tl_state *st, int64_t seq)
         clear(st);
         st->seq = st->time = 0;
         if (ck && load(st, sqlite3_column_blob(st->ckpt, 1),
-                       (size_t)sqlite3_column_bytes(st->ckpt, 1)) != 0)
-            rc = -1;
-        else if (ck)
+                       (size_t)sqlite3_column_bytes(st->ckpt, 1)) != 0) {
+            clear(st);          /* unreadable: from the start instead */
+            st->seq = st->time = 0;
+        } else if (ck) {
             fix_ended(st);
+        }
     }
     sqlite3_reset(st->ckpt);
-    if (rc)
-        return rc;
     sqlite3_bind_int64(st->events, 1, st->seq);
     sqlite3_bind_int64(st->events, 2, seq);
     while (sqlite3_step(st->events) == SQLITE_ROW) {

@@ -80,6 +80,9 @@ int64_t tl_state_time(const tl_state *st);      /* ns at that seq */
  * happen, so a queue nobody serves any more is a dead end. */
 int tl_state_final(const tl_state *st);
 
+/* Every task (queue) at the current seq.  The array stays valid until the
+ * next call of the same function -- tl_state_explain calls both -- or
+ * tl_state_at. */
 size_t tl_state_tasks(const tl_state *st, const tl_st_task **out);
 size_t tl_state_queues(const tl_state *st, const tl_st_queue **out);
 /* The owner of lock id in loop, 0 if free. */

@@ -331,10 +331,11 @@ tl_state_deadlock_seq(sqlite3 *db)
     sqlite3_stmt *s;
     int64_t seq = -1;
 
-    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM events "
-                               "WHERE kind = ?1", -1, &s, NULL) != SQLITE_OK)
+    /* deadlock_waits has a row per blocked task of every deadlock event:
+     * small, where a scan of events by kind would read them all. */
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(seq), 0) FROM "
+                               "deadlock_waits", -1, &s, NULL) != SQLITE_OK)
         return -1;
-    sqlite3_bind_int(s, 1, TL_EV_DEADLOCK);
     if (sqlite3_step(s) == SQLITE_ROW)
         seq = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);

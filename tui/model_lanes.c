@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/* model_lanes.c -- the model's swimlanes (model.h): what each task was
+ * doing in each column of the schedule.  No curses.  Columns of up to
+ * TL_MODEL_LANE_EXACT events replay every event (one state, moved
+ * forward column by column); wider ones sit on checkpoints and are
+ * loaded, not replayed, so any zoom costs about the same.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_int.h"
+
+int64_t
+tl_model_lane_zoom(int64_t zoom, int dir)
+{
+    if (dir > 0)
+        return zoom >= TL_MODEL_LANE_EXACT && zoom < 2 * TL_STATE_EVERY
+                   ? 2 * TL_STATE_EVERY : zoom * 2;
+    if (zoom == 2 * TL_STATE_EVERY)
+        return TL_MODEL_LANE_EXACT;
+    return zoom > 1 ? zoom / 2 : 1;
+}
+
+int64_t
+tl_model_lane_align(int64_t first, int64_t zoom)
+{
+    if (zoom <= TL_MODEL_LANE_EXACT)
+        return first < 1 ? 1 : first;
+    /* Column ends on checkpoints: each is loaded, not replayed to. */
+    return first < 1 ? 1 : (first - 1) / TL_STATE_EVERY * TL_STATE_EVERY + 1;
+}
+
+static const tl_st_task *
+st_find(const tl_st_task *t, size_t n, uint32_t loop, uint32_t id)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (t[mid].loop == loop && t[mid].id == id)
+            return &t[mid];
+        if (t[mid].loop < loop || (t[mid].loop == loop && t[mid].id < id))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static unsigned char
+lane_cell(const tl_st_task *s, const tl_model_task *t, int64_t lo,
+          int64_t hi)
+{
+    if (!s)
+        return TL_LANE_NONE;
+    switch (s->state) {
+    case TL_TASK_READY: return TL_LANE_READY;
+    case TL_TASK_RUNNING: return TL_LANE_RUNNING;
+    case TL_TASK_BLOCKED: return TL_LANE_BLOCKED;
+    case TL_ST_SLEEPING: return TL_LANE_SLEEPING;
+    case TL_TASK_FAILED:
+        return t->end_seq >= lo && t->end_seq <= hi ? TL_LANE_FAILED
+                                                    : TL_LANE_NONE;
+    case TL_TASK_DONE:
+    case TL_TASK_CANCELLED:
+        return t->end_seq >= lo && t->end_seq <= hi ? TL_LANE_ENDED
+                                                    : TL_LANE_NONE;
+    default: return TL_LANE_NONE;
+    }
+}
+
+/* Marks RUNNING where a lane's task resumed in a column. */
+static int
+lanes_ran(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
+          size_t lane0, size_t nlanes, unsigned char *cells)
+{
+    sqlite3_stmt *s;
+
+    if (sqlite3_prepare_v2(m->db, "SELECT seq, loop, task FROM events WHERE "
+                                  "seq >= ?1 AND seq < ?2 AND kind = ?3",
+                           -1, &s, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(s, 1, first);
+    sqlite3_bind_int64(s, 2, first + (int64_t)ncols * zoom);
+    sqlite3_bind_int(s, 3, TL_EV_RESUME);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        size_t col = (size_t)((sqlite3_column_int64(s, 0) - first) / zoom);
+        const tl_model_task *t = tl_model_find_task(
+            m, (uint32_t)sqlite3_column_int64(s, 1),
+            (uint32_t)sqlite3_column_int64(s, 2));
+        size_t lane = t ? (size_t)(t - m->tasks) : 0;
+        unsigned char *c;
+        if (!t || lane < lane0 || lane >= lane0 + nlanes || col >= ncols)
+            continue;
+        c = &cells[(lane - lane0) * ncols + col];
+        if (*c != TL_LANE_ENDED && *c != TL_LANE_FAILED)
+            *c = TL_LANE_RUNNING;   /* the end shows, even if it ran */
+    }
+    sqlite3_finalize(s);
+    return 0;
+}
+
+int
+tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
+               size_t lane0, size_t nlanes, unsigned char *cells)
+{
+    const tl_st_task *t;
+    size_t n;
+
+    memset(cells, TL_LANE_NONE, ncols * nlanes);
+    if (lane0 >= m->ntasks || zoom < 1)
+        return 0;
+    if (lane0 + nlanes > m->ntasks)
+        nlanes = m->ntasks - lane0;
+    /* The state at the cursor serves, and is rebuilt when next asked:
+     * a second state would cost a second tl_state_open. */
+    m->snap_ok = 0;
+    for (size_t c = 0; c < ncols; c++) {
+        int64_t lo = first + (int64_t)c * zoom, hi = lo + zoom - 1;
+        if (lo > m->last)
+            break;
+        if (hi > m->last)
+            hi = m->last;
+        if (tl_state_at(m->st, hi) != 0)
+            return -1;
+        n = tl_state_tasks(m->st, &t);
+        for (size_t l = 0; l < nlanes; l++) {
+            const tl_model_task *mt = &m->tasks[lane0 + l];
+            cells[l * ncols + c] = lane_cell(st_find(t, n, mt->loop, mt->id),
+                                             mt, lo, hi);
+        }
+    }
+    if (zoom <= TL_MODEL_LANE_EXACT)
+        return lanes_ran(m, first, zoom, ncols, lane0, nlanes, cells);
+    return 0;
+}
