@@ -170,7 +170,7 @@ reserve(tl_journal *j, size_t n)
 /* Appends one record: kind, okind|flags<<4, loop, run, task, object, the
  * seq and time as differences from the previous record's, a, b, the
  * payload's length, the payload; then publishes it by moving `used`. */
-static void
+static inline __attribute__((always_inline)) void
 append(tl_journal *j, const tl_jrec *h, const void *payload, size_t len)
 {
     uint8_t *r, *p;
@@ -201,7 +201,7 @@ append(tl_journal *j, const tl_jrec *h, const void *payload, size_t len)
                      __ATOMIC_RELEASE);
 }
 
-void
+int
 tl_journal_append(tl_journal *j, uint32_t loop, const tl_event *ev)
 {
     tl_jrec h = {.kind = ev->kind, .okind = ev->okind, .flags = ev->flags,
@@ -210,6 +210,7 @@ tl_journal_append(tl_journal *j, uint32_t loop, const tl_event *ev)
                  .a = ev->a, .b = ev->b};
 
     append(j, &h, ev->payload, ev->payload ? ev->len : 0);
+    return j->err;
 }
 
 void

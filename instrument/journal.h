@@ -52,8 +52,8 @@ typedef struct tl_journal tl_journal;
 int tl_journal_open(tl_journal **out, const char *path);
 /* Appends an END record, trims the file, closes.  NULL is a no-op. */
 void tl_journal_close(tl_journal *j);
-/* Appends one event (udata of the hook is a struct tl_journal_loop). */
-void tl_journal_append(tl_journal *j, uint32_t loop, const tl_event *ev);
+/* Appends one event of the given loop; returns tl_journal_error(j). */
+int tl_journal_append(tl_journal *j, uint32_t loop, const tl_event *ev);
 /* Appends a META record. */
 void tl_journal_meta(tl_journal *j, const char *key, const char *value);
 /* 0, or the first error that stopped appending (-ENOSPC, ...). */

@@ -30,8 +30,8 @@ static struct {
 static void
 on_event(const tl_event *ev, void *udata)
 {
-    tl_journal_append(rec.j, (uint32_t)(uintptr_t)udata, ev);
-    if (__builtin_expect(tl_journal_error(rec.j) != 0, 0) && !rec.warned) {
+    if (__builtin_expect(tl_journal_append(rec.j, (uint32_t)(uintptr_t)udata,
+                                           ev) != 0, 0) && !rec.warned) {
         rec.warned = 1;
         fprintf(stderr, "tapeloop: recording stopped: %s: %s (the trace "
                         "keeps the events before)\n", rec.jpath,
