@@ -525,12 +525,14 @@ tl_view_draw(tl_ui *ui)
     tl_view_size(&w, &h);
     erase();
     if (w < TL_VIEW_MIN_COLS || h < TL_VIEW_MIN_ROWS) {
-        char line[160];
+        char line[3][64];       /* short lines: it must fit the small */
         ui->too_small = 1;
-        snprintf(line, sizeof line, "terminal too small: %dx%d, needs "
-                                    "%dx%d (q quits)", w, h,
-                 TL_VIEW_MIN_COLS, TL_VIEW_MIN_ROWS);
-        tl_view_put(h / 2, 0, w, line, 0, A_BOLD);
+        snprintf(line[0], sizeof line[0], "too small: %dx%d", w, h);
+        snprintf(line[1], sizeof line[1], "needs %dx%d", TL_VIEW_MIN_COLS,
+                 TL_VIEW_MIN_ROWS);
+        snprintf(line[2], sizeof line[2], "(q quits)");
+        for (int i = 0; i < 3; i++)
+            tl_view_put(h / 2 - 1 + i, 0, w, line[i], 0, A_BOLD);
         curs_set(0);
         refresh();
         return;

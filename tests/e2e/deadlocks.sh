@@ -29,7 +29,15 @@ done
 T=$(mktemp -d "${TMPDIR:-/tmp}/tapeloop-e2e.XXXXXX") || exit 1
 live=
 trap '[ -z "$live" ] || kill "$live" 2>/dev/null; rm -rf "$T"' EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
+# A watchdog for when this script dies without its traps (SIGKILL, as a
+# test timeout sends): it ends the recording echo server.
+me=$$
+(
+    while kill -0 "$me" 2>/dev/null; do sleep 1; done
+    [ ! -s "$T/live.pid" ] || kill "$(cat "$T/live.pid")"
+    rm -rf "$T"
+) >/dev/null 2>&1 &
 
 # run CMD...: stdout in $T/out, stderr in $T/err, exit status in $status.
 run() {
@@ -251,6 +259,7 @@ done
 # A trace still being written: its journal's writer is alive.
 TAPELOOP_RECORD="$T/live.db" "$B/echo" --serve >/dev/null 2>&1 &
 live=$!
+echo "$live" >"$T/live.pid"
 i=0
 while [ ! -e "$T/live.db.tlj" ] && [ $i -lt 100 ]; do
     sleep 0.05
@@ -265,6 +274,7 @@ grep -q 'still being written' "$T/err" ||
 kill "$live" 2>/dev/null
 wait "$live" 2>/dev/null
 live=
+rm -f "$T/live.pid"
 
 for bad in "" "--at" "--at 5" "--at -1 $T/dead.db" "--at x $T/dead.db" \
            "--at 5x $T/dead.db" "--bogus $T/dead.db" "$T/dead.db $T/fixed.db"; do
