@@ -177,4 +177,37 @@ if cc $san -I"$(dirname "$0")/../../include" "$d/hour.c" \
 else
     echo "FAIL: cannot build the hour test"; cat "$d/cc.out"; fail=1
 fi
+
+# 8. Several loops and runs in one process: one trace, told apart by loop
+# and run ids, and replayed loop by loop.
+cat >"$d/loops.c" <<'EOF2'
+#include <stdio.h>
+#include "tapeloop.h"
+static void *work(void *a) { tl_sleep(0.001); return (void *)(long)(tl_random() % 7 + (long)a); }
+static void *root(void *a) { tl_task *t; void *r; tl_spawn(&t, work, a, "w"); tl_join(t, &r); return r; }
+int main(void) {
+    tl_loop *a, *b; void *r1, *r2, *r3;
+    if (tl_loop_new(&a, NULL) || tl_loop_new(&b, NULL)) return 2;
+    tl_loop_run(a, root, (void *)1, &r1);
+    tl_loop_run(b, root, (void *)2, &r2);
+    tl_loop_run(b, root, (void *)3, &r3);
+    printf("%ld %ld %ld\n", (long)r1, (long)r2, (long)r3);
+    tl_loop_free(a); tl_loop_free(b); return 0;
+}
+EOF2
+# shellcheck disable=SC2046,SC2086
+if cc $san -I"$(dirname "$0")/../../include" "$d/loops.c" "$b/libtapeloop.a" \
+      $(pkg-config --libs libevent_core sqlite3) -lm -o "$d/loops" 2>"$d/cc.out"; then
+    want=$($T "$tl" record -o "$d/loops.db" -- "$d/loops")
+    check "two loops, three runs: runs table" "1:1 2:2 3:2" \
+        "$(python3 -c 'import sqlite3,sys; print(" ".join(f"{r}:{l}" for r, l in sqlite3.connect(sys.argv[1]).execute("select run, loop from runs order by run")))' "$d/loops.db")"
+    check "two loops: each loop's tasks apart" 2 \
+        "$(q "$d/loops.db" "select count(distinct loop) from tasks")"
+    got=$($T "$tl" replay "$d/loops.db" 2>"$d/loops.err")
+    check "two loops replay to the same results" "$want" "$got"
+    check "two loops replay, both checked" 1 \
+        "$(grep -c 'every event matched (2 loops)' "$d/loops.err")"
+else
+    echo "FAIL: cannot build the loops test"; cat "$d/cc.out"; fail=1
+fi
 exit $fail
