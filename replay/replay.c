@@ -234,9 +234,15 @@ look_ahead(rloop *r)
         r->now = e->a;
     else if (e->kind == TL_EV_SLEEP && !(e->flags & TL_EVF_IMMEDIATE))
         r->now = e->b - e->a;
-    else if (e->kind == TL_EV_WAKE && e->b == 0 && watching(r, e->task) < 0 &&
-             (d = deadline_of(r, e->task)) && *d > r->now)
-        r->now = *d;
+    else if (e->kind == TL_EV_WAKE && e->b == 0)
+        /* Timers fire together: every sleeper the loop woke in one go (a
+         * run of wakes by the loop) had its deadline passed by then, so
+         * the clock jumps to the latest of them. */
+        for (const rev *w = e; w < r->ev + r->n && w->kind == TL_EV_WAKE &&
+                               w->b == 0; w++)
+            if (watching(r, w->task) < 0 &&
+                (d = deadline_of(r, w->task)) && *d > r->now)
+                r->now = *d;
 }
 
 /* ---- the checking hook -------------------------------------------------- */
