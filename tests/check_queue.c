@@ -14,37 +14,6 @@
 #define ITEM(i) ((void *)(intptr_t)(i))
 #define INT(p) ((int)(intptr_t)(p))
 
-/* ---- the event log -------------------------------------------------- */
-
-static char tlog[8192];         /* words separated by one space */
-
-static void
-log_reset(void)
-{
-    tlog[0] = '\0';
-}
-
-static void TL_PRINTF(1, 2)
-note(const char *fmt, ...)
-{
-    size_t n = strlen(tlog);
-    va_list ap;
-
-    if (n + 2 >= sizeof tlog)
-        return;
-    if (n)
-        tlog[n++] = ' ';
-    va_start(ap, fmt);
-    vsnprintf(tlog + n, sizeof tlog - n, fmt, ap);
-    va_end(ap);
-}
-
-/* "ok" for 0, else the code's name: what a task logs for a result. */
-static const char *
-rcs(int rc)
-{
-    return rc == 0 ? "ok" : tl_err_name(rc);
-}
 
 /* ---- shared by the tasks of one test -------------------------------- */
 
@@ -153,7 +122,7 @@ START_TEST(test_fifo)
 
     ck_assert_int_eq(tl_check_run(fifo_root, NULL, &res), 0);
     ck_assert_int_eq(INT(res), 42);
-    ck_assert_str_eq(tlog, "1 2 3 4 5");
+    ck_assert_str_eq(tl_log(), "1 2 3 4 5");
 }
 END_TEST
 
@@ -183,7 +152,7 @@ put_no_yield_root(void *arg)
 START_TEST(test_put_no_yield)
 {
     ck_assert_int_eq(tl_check_run(put_no_yield_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "x1 r:put r:done x2 r:yielded");
+    ck_assert_str_eq(tl_log(), "x1 r:put r:done x2 r:yielded");
 }
 END_TEST
 
@@ -210,7 +179,7 @@ get_no_yield_root(void *arg)
 START_TEST(test_get_no_yield)
 {
     ck_assert_int_eq(tl_check_run(get_no_yield_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "x1 r:1,2,2 x2 r:yielded");
+    ck_assert_str_eq(tl_log(), "x1 r:1,2,2 x2 r:yielded");
 }
 END_TEST
 
@@ -237,7 +206,7 @@ handoff_root(void *arg)
 START_TEST(test_put_hands_to_getter)
 {
     ck_assert_int_eq(tl_check_run(handoff_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "g:wait r:put g=7 r:after");
+    ck_assert_str_eq(tl_log(), "g:wait r:put g=7 r:after");
 }
 END_TEST
 
@@ -263,7 +232,7 @@ handoff_behind_ready_root(void *arg)
 START_TEST(test_put_hands_to_getter_behind_ready)
 {
     ck_assert_int_eq(tl_check_run(handoff_behind_ready_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "g:wait x1 r:put x2 g=7 r:after");
+    ck_assert_str_eq(tl_log(), "g:wait x1 r:put x2 g=7 r:after");
 }
 END_TEST
 
@@ -305,7 +274,7 @@ maxsize_root(void *arg)
 START_TEST(test_maxsize_blocks)
 {
     ck_assert_int_eq(tl_check_run(maxsize_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "p:put3 r:yielded r=1 p:ok r=2 r=3");
+    ck_assert_str_eq(tl_log(), "p:put3 r:yielded r=1 p:ok r=2 r=3");
 }
 END_TEST
 
@@ -337,7 +306,7 @@ get_wakes_putter_root(void *arg)
 START_TEST(test_get_wakes_putter)
 {
     ck_assert_int_eq(tl_check_run(get_wakes_putter_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "p:put2 q:put3 x1 r=1,len1 r=2,len1 r=3,len0 "
+    ck_assert_str_eq(tl_log(), "p:put2 q:put3 x1 r=1,len1 r=2,len1 r=3,len0 "
                            "x2 p:ok q:ok r:yielded");
 }
 END_TEST
@@ -400,7 +369,7 @@ peek_blocked_root(void *arg)
 START_TEST(test_peek_blocked_wakes_all)
 {
     ck_assert_int_eq(tl_check_run(peek_blocked_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "k1:wait g:wait k2:wait h:wait r:put "
+    ck_assert_str_eq(tl_log(), "k1:wait g:wait k2:wait h:wait r:put "
                            "k1=9 k2=9 g=9 r:after,len0 h=10 r:end,len0");
 }
 END_TEST
@@ -428,7 +397,7 @@ peek_only_root(void *arg)
 START_TEST(test_peek_only_keeps_item)
 {
     ck_assert_int_eq(tl_check_run(peek_only_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "k1:wait k2:wait k1=4 k2=4 r:after,len1 r=4");
+    ck_assert_str_eq(tl_log(), "k1:wait k2:wait k1=4 k2=4 r:after,len1 r=4");
 }
 END_TEST
 
@@ -456,7 +425,7 @@ close_getters_root(void *arg)
 START_TEST(test_close_wakes_getters_peekers)
 {
     ck_assert_int_eq(tl_check_run(close_getters_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "g1:wait k:wait g2:wait r:close g1:TL_ECLOSED "
+    ck_assert_str_eq(tl_log(), "g1:wait k:wait g2:wait r:close g1:TL_ECLOSED "
                            "g2:TL_ECLOSED k:TL_ECLOSED r:closed");
 }
 END_TEST
@@ -486,7 +455,7 @@ close_putters_root(void *arg)
 START_TEST(test_close_wakes_putters)
 {
     ck_assert_int_eq(tl_check_run(close_putters_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "p1:put2 p2:put3 r:close p1:TL_ECLOSED "
+    ck_assert_str_eq(tl_log(), "p1:put2 p2:put3 r:close p1:TL_ECLOSED "
                            "p2:TL_ECLOSED r:closed,len1 r=1 r:TL_ECLOSED");
 }
 END_TEST
@@ -511,7 +480,7 @@ close_yields_root(void *arg)
 START_TEST(test_close_yields)
 {
     ck_assert_int_eq(tl_check_run(close_yields_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "x1 r:close x2 r:again r:end");
+    ck_assert_str_eq(tl_log(), "x1 r:close x2 r:again r:end");
 }
 END_TEST
 
@@ -536,7 +505,7 @@ double_close_root(void *arg)
 START_TEST(test_double_close)
 {
     ck_assert_int_eq(tl_check_run(double_close_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "g1:wait g2:wait g1:TL_ECLOSED g2:TL_ECLOSED "
+    ck_assert_str_eq(tl_log(), "g1:wait g2:wait g1:TL_ECLOSED g2:TL_ECLOSED "
                            "r:end");
 }
 END_TEST
@@ -610,7 +579,7 @@ null_items_root(void *arg)
 START_TEST(test_null_items)
 {
     ck_assert_int_eq(tl_check_run(null_items_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "g:wait g=0");
+    ck_assert_str_eq(tl_log(), "g:wait g=0");
 }
 END_TEST
 
@@ -624,7 +593,7 @@ getters_fifo_root(void *arg)
     ck_assert_int_eq(tl_queue_new(&q, 0, NULL), 0);
     for (int i = 0; i < 6; i++)
         t[i] = spawn(getter, NULL, names[i]);
-    tlog[0] = '\0';                             /* only the wake order */
+    tl_log()[0] = '\0';                             /* only the wake order */
     for (int i = 0; i < 6; i++)
         ck_assert_int_eq(tl_queue_put(q, ITEM(i)), 0);
     join_all(t, 6);
@@ -635,7 +604,7 @@ getters_fifo_root(void *arg)
 START_TEST(test_getters_fifo)
 {
     ck_assert_int_eq(tl_check_run(getters_fifo_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "c0=0 c1=1 c2=2 c3=3 c4=4 c5=5");
+    ck_assert_str_eq(tl_log(), "c0=0 c1=1 c2=2 c3=3 c4=4 c5=5");
 }
 END_TEST
 
@@ -664,7 +633,7 @@ cancel_getter_root(void *arg)
 START_TEST(test_cancel_getter)
 {
     ck_assert_int_eq(tl_check_run(cancel_getter_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "g1:wait g2:wait r:put g1:TL_ECANCELED g2=3 "
+    ck_assert_str_eq(tl_log(), "g1:wait g2:wait r:put g1:TL_ECANCELED g2=3 "
                            "r:after");
 }
 END_TEST
@@ -698,7 +667,7 @@ cancel_putter_root(void *arg)
 START_TEST(test_cancel_putter)
 {
     ck_assert_int_eq(tl_check_run(cancel_putter_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "p1:put2 p2:put3 p1:TL_ECANCELED r=1 r=3 p2:ok");
+    ck_assert_str_eq(tl_log(), "p1:put2 p2:put3 p1:TL_ECANCELED r=1 r=3 p2:ok");
 }
 END_TEST
 
@@ -740,7 +709,7 @@ cancel_after_handoff_root(void *arg)
 START_TEST(test_cancel_after_handoff)
 {
     ck_assert_int_eq(tl_check_run(cancel_after_handoff_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "g:wait z:ready z:cancel g=8 r:after");
+    ck_assert_str_eq(tl_log(), "g:wait z:ready z:cancel g=8 r:after");
 }
 END_TEST
 
@@ -816,7 +785,7 @@ free_wakes_root(void *arg)
 START_TEST(test_free_wakes)
 {
     ck_assert_int_eq(tl_check_run(free_wakes_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "g:wait k:wait h:wait r:free r:freed "
+    ck_assert_str_eq(tl_log(), "g:wait k:wait h:wait r:free r:freed "
                            "g:TL_ECLOSED h:TL_ECLOSED k:TL_ECLOSED "
                            "p:put2 p:TL_ECLOSED");
 }
@@ -1159,7 +1128,7 @@ START_TEST(test_deadlock_reported)
     ck_assert_int_eq(tl_task_state_of(sink), TL_TASK_BLOCKED);
     tl_wait_format(&w[0], line, sizeof line);
     ck_assert_str_eq(line, "task 2 \"sink\" waits get(queue 1 \"jobs\")");
-    ck_assert_str_eq(tlog, "sink:wait");
+    ck_assert_str_eq(tl_log(), "sink:wait");
     tl_loop_free(loop);
     tl_queue_free(q);
 }

@@ -12,37 +12,6 @@
 
 #include "tl_check.h"
 
-/* ---- the event log -------------------------------------------------- */
-
-static char tlog[4096];         /* words separated by one space */
-
-static void
-log_reset(void)
-{
-    tlog[0] = '\0';
-}
-
-static void TL_PRINTF(1, 2)
-note(const char *fmt, ...)
-{
-    size_t n = strlen(tlog);
-    va_list ap;
-
-    if (n + 2 >= sizeof tlog)
-        return;
-    if (n)
-        tlog[n++] = ' ';
-    va_start(ap, fmt);
-    vsnprintf(tlog + n, sizeof tlog - n, fmt, ap);
-    va_end(ap);
-}
-
-/* "ok" for 0, else the code's name: what a task logs for a result. */
-static const char *
-rcs(int rc)
-{
-    return rc == 0 ? "ok" : tl_err_name(rc);
-}
 
 static const char *
 me(void)
@@ -151,7 +120,7 @@ flag_wait_before_root(void *arg)
 START_TEST(test_flag_wait_before_set)
 {
     ck_assert_int_eq(tl_check_run(flag_wait_before_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "w1:wait w2:wait w3:wait x1 r:set r:done x2 "
+    ck_assert_str_eq(tl_log(), "w1:wait w2:wait w3:wait x1 r:set r:done x2 "
                            "w1:ok w2:ok w3:ok r:yielded");
 }
 END_TEST
@@ -183,7 +152,7 @@ flag_wait_after_root(void *arg)
 START_TEST(test_flag_wait_after_set)
 {
     ck_assert_int_eq(tl_check_run(flag_wait_after_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "x1 r:waited x2 w:wait w:ok r:end");
+    ck_assert_str_eq(tl_log(), "x1 r:waited x2 w:wait w:ok r:end");
 }
 END_TEST
 
@@ -209,7 +178,7 @@ flag_cancel_root(void *arg)
 START_TEST(test_flag_cancel_waiter)
 {
     ck_assert_int_eq(tl_check_run(flag_cancel_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "w1:wait w2:wait w1:TL_ECANCELED w2:ok");
+    ck_assert_str_eq(tl_log(), "w1:wait w2:wait w1:TL_ECANCELED w2:ok");
 }
 END_TEST
 
@@ -239,7 +208,7 @@ lock_uncontended_root(void *arg)
 START_TEST(test_lock_uncontended)
 {
     ck_assert_int_eq(tl_check_run(lock_uncontended_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "x1 r:acq r:rel x2 r:yielded");
+    ck_assert_str_eq(tl_log(), "x1 r:acq r:rel x2 r:yielded");
 }
 END_TEST
 
@@ -282,7 +251,7 @@ lock_fifo_root(void *arg)
 START_TEST(test_lock_fifo_handoff)
 {
     ck_assert_int_eq(tl_check_run(lock_fifo_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "w1:wait w2:wait w3:wait r:rel w1:ok w2:ok w3:ok "
+    ck_assert_str_eq(tl_log(), "w1:wait w2:wait w3:wait r:rel w1:ok w2:ok w3:ok "
                            "r:again");
 }
 END_TEST
@@ -349,7 +318,7 @@ lock_cancel_root(void *arg)
 START_TEST(test_lock_cancel_waiter)
 {
     ck_assert_int_eq(tl_check_run(lock_cancel_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "w1:wait w2:wait r:rel w1:TL_ECANCELED w2:ok");
+    ck_assert_str_eq(tl_log(), "w1:wait w2:wait r:rel w1:TL_ECANCELED w2:ok");
 }
 END_TEST
 
@@ -377,7 +346,7 @@ lock_cancel_granted_root(void *arg)
 START_TEST(test_lock_cancel_granted)
 {
     ck_assert_int_eq(tl_check_run(lock_cancel_granted_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "w1:wait w2:wait w1:ok w2:ok");
+    ck_assert_str_eq(tl_log(), "w1:wait w2:wait w1:ok w2:ok");
 }
 END_TEST
 
@@ -503,7 +472,7 @@ cond_notify_root(void *arg)
 START_TEST(test_cond_notify_fifo)
 {
     ck_assert_int_eq(tl_check_run(cond_notify_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "w1:wait w2:wait w3:wait r:yielded w1:ok "
+    ck_assert_str_eq(tl_log(), "w1:wait w2:wait w3:wait r:yielded w1:ok "
                            "r:again w2:ok r:again w3:ok");
 }
 END_TEST
@@ -558,7 +527,7 @@ cond_notify_all_root(void *arg)
 START_TEST(test_cond_notify_all_fifo)
 {
     ck_assert_int_eq(tl_check_run(cond_notify_all_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "w1:wait w2:wait w3:wait x1 r:all r:rel x2 "
+    ck_assert_str_eq(tl_log(), "w1:wait w2:wait w3:wait x1 r:all r:rel x2 "
                            "w1:in w1:out w2:in w2:out w3:in w3:out");
 }
 END_TEST
@@ -591,7 +560,7 @@ cond_cancel_root(void *arg)
 START_TEST(test_cond_cancel_waiter)
 {
     ck_assert_int_eq(tl_check_run(cond_cancel_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "w1:wait w2:wait w1:TL_ECANCELED w2:ok");
+    ck_assert_str_eq(tl_log(), "w1:wait w2:wait w1:TL_ECANCELED w2:ok");
 }
 END_TEST
 
@@ -623,7 +592,7 @@ cond_cancel_notified_root(void *arg)
 START_TEST(test_cond_cancel_notified)
 {
     ck_assert_int_eq(tl_check_run(cond_cancel_notified_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "w1:wait w1:TL_ECANCELED r:rel");
+    ck_assert_str_eq(tl_log(), "w1:wait w1:TL_ECANCELED r:rel");
 }
 END_TEST
 
@@ -655,7 +624,7 @@ latch_root(void *arg)
 START_TEST(test_latch_wakes_all_fifo)
 {
     ck_assert_int_eq(tl_check_run(latch_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "w1:wait w2:wait w3:wait x1 r:2 r:1 r:0 x2 "
+    ck_assert_str_eq(tl_log(), "w1:wait w2:wait w3:wait x1 r:2 r:1 r:0 x2 "
                            "w1:ok w2:ok w3:ok r:yielded");
 }
 END_TEST
@@ -688,7 +657,7 @@ latch_open_root(void *arg)
 START_TEST(test_latch_open)
 {
     ck_assert_int_eq(tl_check_run(latch_open_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "x1 r:waited x2");
+    ck_assert_str_eq(tl_log(), "x1 r:waited x2");
 }
 END_TEST
 
@@ -713,7 +682,7 @@ latch_cancel_root(void *arg)
 START_TEST(test_latch_cancel_waiter)
 {
     ck_assert_int_eq(tl_check_run(latch_cancel_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "w1:wait w2:wait w1:TL_ECANCELED w2:ok");
+    ck_assert_str_eq(tl_log(), "w1:wait w2:wait w1:TL_ECANCELED w2:ok");
 }
 END_TEST
 
@@ -749,7 +718,7 @@ free_wakes_root(void *arg)
 START_TEST(test_free_wakes_waiters)
 {
     ck_assert_int_eq(tl_check_run(free_wakes_root, NULL, NULL), 0);
-    ck_assert_str_eq(tlog, "f:wait t:wait c:wait l:wait r:free r:freed "
+    ck_assert_str_eq(tl_log(), "f:wait t:wait c:wait l:wait r:free r:freed "
                            "t:TL_ECLOSED f:TL_ECLOSED c:TL_ECLOSED "
                            "l:TL_ECLOSED");
 }
@@ -821,7 +790,7 @@ START_TEST(test_created_outside_task)
     ck_assert_int_eq(tl_lock_new(&lk, NULL), 0);
     ck_assert_int_eq(tl_loop_run(loop, early_root, NULL, NULL), 0);
     ck_assert(tl_flag_is_set(f));
-    ck_assert_str_eq(tlog, "w:wait w:ok");
+    ck_assert_str_eq(tl_log(), "w:wait w:ok");
     tl_flag_free(f);
     tl_loop_free(loop);
     tl_lock_free(lk);
@@ -1017,7 +986,7 @@ START_TEST(test_deadlock_locks)
     ck_assert_int_eq(tl_loop_new(&loop, NULL), 0);
     ck_assert_int_eq(tl_loop_run(loop, deadlock_root, NULL, NULL),
                      TL_EDEADLOCK);
-    ck_assert_str_eq(tlog, "b:wants a:wants");
+    ck_assert_str_eq(tl_log(), "b:wants a:wants");
     ck_assert_uint_eq(tl_loop_waits(loop, w, 4), 2);
     ck_assert_ptr_eq(w[0].task, ta);            /* in id order */
     ck_assert_ptr_eq(w[1].task, tb);

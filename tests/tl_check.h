@@ -6,7 +6,10 @@
 #define TL_CHECK_H
 
 #include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tapeloop.h"
 
@@ -33,6 +36,44 @@ tl_check_run(tl_task_fn fn, void *arg, void **result)
     rc = tl_loop_run(loop, fn, arg, result);
     tl_loop_free(loop);
     return rc;
+}
+
+/* ---- the event log: tasks note words, a test compares the line ------- */
+
+static inline char *
+tl_log(void)
+{
+    static char buf[8192];      /* words separated by one space */
+    return buf;
+}
+
+static inline void
+log_reset(void)
+{
+    tl_log()[0] = '\0';
+}
+
+static inline void TL_PRINTF(1, 2)
+note(const char *fmt, ...)
+{
+    char *tlog = tl_log();
+    size_t n = strlen(tlog), cap = 8192;
+    va_list ap;
+
+    if (n + 2 >= cap)
+        return;
+    if (n)
+        tlog[n++] = ' ';
+    va_start(ap, fmt);
+    vsnprintf(tlog + n, cap - n, fmt, ap);
+    va_end(ap);
+}
+
+/* "ok" for 0, else the code's name: what a task logs for a result. */
+static inline const char *
+rcs(int rc)
+{
+    return rc == 0 ? "ok" : tl_err_name(rc);
 }
 
 #endif
