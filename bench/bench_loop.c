@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "tapeloop.h"
 
 #define MSG_LEN 32              /* bytes per socket ping */
-#define CHECK(call) check_rc((long)(call), #call, __LINE__)
 
 /* What one run measured; the root task fills it. */
 typedef struct result {
@@ -31,43 +31,6 @@ typedef struct workload {
     tl_task_fn root;            /* the root task; fills a result */
 } workload;
 
-/* A benchmark that fails silently measures nothing: say where, stop. */
-static _Noreturn void
-die(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("bench_loop: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static void
-check_rc(long rc, const char *what, int line)
-{
-    if (rc < 0)
-        die("line %d: %s: %s (%s)", line, what, tl_err_name((int)rc),
-            tl_strerror((int)rc));
-}
-
-static int64_t
-now_ns(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        die("clock_gettime failed");
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void *
-int_ptr(long i)
-{
-    return (void *)(intptr_t)i;
-}
 
 /* ---- spawn + join ------------------------------------------------------ */
 

@@ -23,11 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "tapeloop.h"
 #include "../instrument/journal.h"
 #include "../instrument/store.h"
 
-#define CHECK(call) check_rc((long)(call), #call, __LINE__)
 #define HOST "127.0.0.1"        /* the echo load's server */
 #define MSG_MAX 16384           /* largest echo message, as examples/echo.c */
 
@@ -56,42 +56,6 @@ static char *trace;             /* mode on: the trace path */
 static char *tmpdir;            /* our own temp dir, removed at exit */
 static unsigned nloops;         /* loops made: the recorder's loop ids */
 
-static _Noreturn void
-die(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("bench_record: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static void
-check_rc(long rc, const char *what, int line)
-{
-    if (rc < 0)
-        die("line %d: %s: %s (%s)", line, what, tl_err_name((int)rc),
-            tl_strerror((int)rc));
-}
-
-static int64_t
-now_ns(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        die("clock_gettime failed");
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void *
-int_ptr(long i)
-{
-    return (void *)(intptr_t)i;
-}
 
 static void
 start_clock(result *r)
