@@ -228,7 +228,9 @@ quit_clean() {
     keys Enter
     lit "stty -g >stty.after; echo 'plain text'"
     keys Enter
-    expect "$1: the shell runs commands" "^plain text\$"
+    # The output may share a line with a prompt the shell printed late
+    # (keys typed ahead of it); what matters is that it runs, plainly.
+    expect "$1: the shell runs commands" "(^|\\\$ )plain text\$"
     what="$1: stty settings as before"
     checks=$((checks + 1))
     cmp -s "$T/stty.before" "$T/stty.after" ||
@@ -238,7 +240,7 @@ quit_clean() {
     what="$1: no attribute left on"
     checks=$((checks + 1))
     grab_attrs
-    grep -q '^plain text$' "$T/escreen" ||
+    grep -Eq '(^|[$] )plain text$' "$T/escreen" ||
         fail "'plain text' without escapes" \
             "$(grep 'plain text$' "$T/escreen" | tail -1 | od -c | head -3)"
 }
