@@ -43,7 +43,7 @@ typedef struct tl__ctx {
 } tl__ctx;
 
 /* Prepares c to run fn(arg) on [lo, lo+size) at its first switch-in.  fn
- * must never return: it leaves with tl__ctx_leave(..., true). */
+ * must never return: it leaves with tl__ctx_switch(..., true). */
 void tl__ctx_make(tl__ctx *c, void *lo, size_t size, void (*fn)(void *),
                   void *arg);
 

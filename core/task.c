@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* task.c -- tasks and the scheduler's step: spawn, join, cancel, sleep,
- * yield, fail; the ready FIFO, wait lists and the sleep heap; custom
- * commands.  A task changes its own place (ready tail, a wait list, the
- * heap) before switching out; the scheduler only finishes ended tasks and
- * hands custom commands to their hook.  Nothing here knows about I/O.
+ * yield, fail; the sleep heap; custom commands.  A task changes its own
+ * place (ready tail, a wait list, the heap) before switching out, and
+ * finishes itself when it ends, on its own stack; the scheduler starts
+ * each pass and hands custom commands to their hook.  The hot path (ready,
+ * park, wake, switch) is sched_int.h.  Nothing here knows about I/O.
  */
 #include <math.h>
 #include <stdarg.h>
