@@ -5,7 +5,10 @@
 
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 
-CREATE TABLE kinds(kind INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE kinds(
+    kind INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+    events INTEGER              -- how many events of this kind the trace has
+);
 
 CREATE TABLE runs(
     run INTEGER PRIMARY KEY,    -- tl_loop_run call, process-wide from 1

@@ -55,6 +55,7 @@ typedef struct imp {
     int64_t seq;                /* events so far */
     tl_state *state;            /* the state, for checkpoints */
     int64_t ckpt;               /* the last checkpoint's seq */
+    int64_t nkind[TL_EV__COUNT];    /* events per kind */
 } imp;
 
 static int
@@ -195,6 +196,7 @@ on_record(const tl_jrec *r, const void *payload, void *udata)
     }
     if (r->kind >= TL_EV__COUNT)
         return 0;               /* a kind from a newer writer: skip it */
+    m->nkind[r->kind]++;
     if (m->seq == 0) {
         m->t0 = r->time;
         tl_state_origin(m->state, m->t0);
@@ -234,11 +236,11 @@ static int
 kinds(imp *m)
 {
     sqlite3_stmt *s;
-    int rc = sqlite3_prepare_v2(m->db, "INSERT INTO kinds VALUES(?1,?2)", -1,
-                                &s, NULL);
+    int rc = sqlite3_prepare_v2(m->db, "INSERT INTO kinds VALUES(?1,?2,?3)",
+                                -1, &s, NULL);
 
     for (int k = 0; rc == SQLITE_OK && k < TL_EV__COUNT; k++)
-        rc = run(s, "it", (int64_t)k, tl_event_name(k), -1);
+        rc = run(s, "iti", (int64_t)k, tl_event_name(k), -1, m->nkind[k]);
     sqlite3_finalize(s);
     return rc;
 }

@@ -462,7 +462,12 @@ START_TEST(bad_filters_leave_the_filter_alone)
     tl_model_goto(m, 5000);
     at = tl_model_cursor(m);
     g = f;
+    /* A kind the trace never has is refused at once, by name ... */
     ck_assert_int_eq(tl_model_filter_parse(m, "kind deadlock", &g, err,
+                                           sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "deadlock"));
+    /* ... one it has, but never with this task, when it is set. */
+    ck_assert_int_eq(tl_model_filter_parse(m, "kind queue_put", &g, err,
                                            sizeof err), 0);
     ck_assert_int_eq(tl_model_set_filter(m, &g), -1);
     tl_model_get_filter(m, &g);

@@ -172,7 +172,12 @@ load_small(tl_model *m)
         }
         sqlite3_finalize(s);
     }
+    /* Only the kinds the trace has: a search or filter for one it lacks
+     * then answers at once instead of reading every event to find none. */
     if (sqlite3_prepare_v2(m->db, "SELECT kind, name FROM kinds WHERE "
+                                  "kind BETWEEN 0 AND 255 AND events > 0",
+                           -1, &s, NULL) == SQLITE_OK ||
+        sqlite3_prepare_v2(m->db, "SELECT kind, name FROM kinds WHERE "
                                   "kind BETWEEN 0 AND 255", -1, &s,
                            NULL) == SQLITE_OK) {
         while (sqlite3_step(s) == SQLITE_ROW) {
