@@ -18,6 +18,7 @@
 /* What one run measured; the root task fills it. */
 typedef struct result {
     long ops;                   /* operations asked for and done */
+    int64_t t0;                 /* when the timed part began */
     int64_t ns;                 /* the time they took */
     int param;                  /* the workload's parameter, as below */
     char extra[256];            /* "key=value ..." appended, or "" */
@@ -32,146 +33,21 @@ typedef struct workload {
 } workload;
 
 
-/* ---- spawn + join ------------------------------------------------------ */
+/* ---- the clock the shared workloads call --------------------------------- */
 
-static void *
-return_arg(void *arg)
-{
-    return arg;
-}
-
-/* The root spawns one task at a time and joins it, then frees it. */
-static void *
-spawn_join_root(void *p)
-{
-    result *r = p;
-    int64_t t0 = now_ns();
-
-    for (long i = 0; i < r->ops; i++) {
-        tl_task *t;
-        void *v = NULL;
-        CHECK(tl_spawn(&t, return_arg, int_ptr(i + 1), NULL));
-        CHECK(tl_join(t, &v));
-        if (v != int_ptr(i + 1))
-            die("spawn_join: task %ld returned the wrong value", i);
-        tl_task_detach(t);
-    }
-    r->ns = now_ns() - t0;
-    return NULL;
-}
-
-/* ---- yields: tl_sleep(0) or tl_yield across r->param tasks ---------------- */
-
-typedef struct yield_args {
-    tl_flag *go;                /* set when the clock starts */
-    long n;                     /* yields per task */
-    int sleep0;                 /* 1: tl_sleep(0), 0: tl_yield() */
-} yield_args;
-
-static void *
-yield_task(void *p)
-{
-    const yield_args *a = p;
-
-    CHECK(tl_flag_wait(a->go));
-    if (a->sleep0)
-        for (long i = 0; i < a->n; i++)
-            CHECK(tl_sleep(0));
-    else
-        for (long i = 0; i < a->n; i++)
-            CHECK(tl_yield());
-    return NULL;
-}
-
-/* Spawns the yielders (they park on the flag), then times from setting the
- * flag to joining the last: the root is parked in join meanwhile, so
- * exactly r->param tasks take turns. */
 static void
-yield_run(result *r, int sleep0)
+start_clock(result *r)
 {
-    yield_args a = {.n = r->ops / r->param, .sleep0 = sleep0};
-    tl_task **t = calloc((size_t)r->param, sizeof *t);
-    int64_t t0;
-
-    if (!t)
-        die("yield: out of memory");
-    r->ops = a.n * r->param;
-    CHECK(tl_flag_new(&a.go, NULL));
-    for (int i = 0; i < r->param; i++)
-        CHECK(tl_spawn(&t[i], yield_task, &a, NULL));
-    t0 = now_ns();
-    CHECK(tl_flag_set(a.go));
-    for (int i = 0; i < r->param; i++)
-        CHECK(tl_join(t[i], NULL));
-    r->ns = now_ns() - t0;
-    tl_flag_free(a.go);
-    free(t);
-    snprintf(r->extra, sizeof r->extra, "tasks=%d", r->param);
+    r->t0 = now_ns();
 }
 
-static void *
-sleep0_root(void *p)
+static void
+stop_clock(result *r)
 {
-    yield_run(p, 1);
-    return NULL;
+    r->ns = now_ns() - r->t0;
 }
 
-static void *
-yield_root(void *p)
-{
-    yield_run(p, 0);
-    return NULL;
-}
-
-/* ---- queues: producer to a waiting consumer ---------------------------- */
-
-typedef struct queue_args {
-    tl_queue *q;                /* the queue */
-    long n;                     /* items to take */
-} queue_args;
-
-static void *
-consumer_task(void *p)
-{
-    const queue_args *a = p;
-
-    for (long i = 0; i < a->n; i++) {
-        void *item = NULL;
-        CHECK(tl_queue_get(a->q, &item));
-        if (item != int_ptr(i + 1))
-            die("queue: item %ld out of order", i);
-    }
-    return NULL;
-}
-
-/* The consumer runs first (spawn order) and parks in get, so every put
- * finds it waiting and hands the item over; maxlen proves it did. */
-static void *
-queue_root(void *p)
-{
-    result *r = p;
-    queue_args a = {.n = r->ops};
-    size_t maxlen = 0;
-    tl_task *c;
-    int64_t t0;
-
-    CHECK(tl_queue_new(&a.q, (size_t)r->param, NULL));
-    CHECK(tl_spawn(&c, consumer_task, &a, NULL));
-    if (tl_task_state_of(c) != TL_TASK_BLOCKED)
-        die("queue: the consumer is not waiting");
-    t0 = now_ns();
-    for (long i = 0; i < r->ops; i++) {
-        CHECK(tl_queue_put(a.q, int_ptr(i + 1)));
-        if (tl_queue_len(a.q) > maxlen)
-            maxlen = tl_queue_len(a.q);
-    }
-    CHECK(tl_join(c, NULL));
-    r->ns = now_ns() - t0;
-    tl_queue_free(a.q);
-    snprintf(r->extra, sizeof r->extra, "maxsize=%d maxlen=%zu", r->param,
-             maxlen);
-    return NULL;
-}
+#include "workloads.h"
 
 /* ---- loopback TCP ping-pong -------------------------------------------- */
 
