@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* journal.c -- append and read the crash-safe event journal (format in
- * journal.h).  Appending is a copy into a shared mapping of a chunk whose
- * disk blocks were reserved (fallocate) and whose pages were faulted in
- * writable when it was added, so the hot path neither faults nor finds
- * the disk full: that is learnt, and reported, once per chunk.
+ * journal.h).  Appending is a copy into the live block, a small shared
+ * mapping that stays resident and writable; a full block is copied into
+ * the file with one pwrite, at a place reserved ahead (fallocate), so the
+ * hot path neither faults nor finds the disk full.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,59 +12,155 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "journal.h"
 
 #define HEAD 4096                       /* file header: a page, as mmap
                                            offsets must be page-aligned */
-#define CHUNK ((size_t)8 << 20)         /* usual chunk size */
+#define BLOCK ((size_t)1 << 20)         /* the live block; the spill unit */
+#define SPILL ((off_t)(HEAD + BLOCK))   /* block n is spilled at
+                                           SPILL + n * BLOCK */
+#define RESERVE ((off_t)8 << 20)        /* disk reserved ahead, at least */
 
-/* The chunk header, at the start of every chunk. */
-typedef struct chunk {
-    uint32_t used;              /* bytes in use, header included; stored
-                                   after each record */
-    uint32_t state;             /* OPEN, NEXT, END or STOP */
-    int64_t arg;                /* NEXT: the next chunk's size; STOP: -errno */
-} chunk;
+/* The block header, at the start of the live block and of every spilled
+ * copy.  `word` is the block's number << 32 | the bytes in use (header
+ * included), stored in one go after each record, so a record is there
+ * whole or not at all, and reusing the live block for the next number is
+ * one store too. */
+typedef struct block {
+    uint64_t word;
+    uint32_t state;             /* OPEN, END or STOP: how the journal ends
+                                   if this is its last block */
+    int32_t arg;                /* STOP: -errno */
+} block;
 
-enum { OPEN, NEXT, END, STOP };
+enum { OPEN, END = 2, STOP };   /* 1 was v2's NEXT */
+
+#define WORD(n, used) ((uint64_t)(n) << 32 | (uint32_t)(used))
 
 struct tl_journal {
     int fd;                     /* the file */
-    char *map;                  /* the current chunk, mapped */
-    size_t size;                /* its size */
+    char *live;                 /* the live block, mapped at HEAD */
     size_t used;                /* bytes used in it, header included */
-    off_t off;                  /* its offset in the file */
+    uint32_t n;                 /* its block number */
+    off_t end;                  /* the end of the last spilled block */
+    off_t reserved;             /* the file is reserved up to here */
     uint64_t seq;               /* the last record's seq ... */
     int64_t time;               /* ... and time: records store differences */
     int err;                    /* first error; appending stops */
 };
 
-/* Reserves and maps size bytes of the file at off. */
-static char *
-map_chunk(int fd, off_t off, size_t size, int *err)
+static void
+publish(tl_journal *j)
 {
-    int rc = posix_fallocate(fd, off, (off_t)size);
-    char *m;
+    __atomic_store_n(&((block *)(void *)j->live)->word, WORD(j->n, j->used),
+                     __ATOMIC_RELEASE);
+}
 
-    if (rc != 0) {
-        *err = -rc;
-        return NULL;
+static void
+seal(tl_journal *j, uint32_t state, int arg)
+{
+    block *b = (block *)(void *)j->live;
+
+    b->arg = arg;
+    __atomic_store_n(&b->state, state, __ATOMIC_RELEASE);
+}
+
+/* Makes sure the file is reserved up to `to`; 0 or -errno. */
+static int
+reserve(tl_journal *j, off_t to)
+{
+    int rc;
+
+    if (to <= j->reserved)
+        return 0;
+    if (to - j->reserved < RESERVE)
+        to = j->reserved + RESERVE;
+    if ((rc = posix_fallocate(j->fd, j->reserved, to - j->reserved)) != 0)
+        return -rc;
+    j->reserved = to;
+    return 0;
+}
+
+/* Writes all of iov at off; 0 or -errno. */
+static int
+write_at(int fd, struct iovec *iov, int n, off_t off)
+{
+    while (n > 0) {
+        ssize_t w = pwritev(fd, iov, n, off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (w == 0)
+            return -EIO;
+        off += w;
+        for (; n > 0 && (size_t)w >= iov->iov_len; n--, iov++)
+            w -= (ssize_t)iov->iov_len;
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
     }
-    m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
-    if (m == MAP_FAILED) {
-        *err = -errno;
-        return NULL;
-    }
-    /* A shared file mapping is populated read-only (so the kernel sees the
-     * first write to each page): left so, every 4 KiB of events would pay
-     * a write fault on the hot path.  Fault the pages in writable now, in
-     * one call (Linux 5.14+), else by touching each. */
-    if (madvise(m, size, MADV_POPULATE_WRITE) != 0)
-        for (size_t i = 0; i < size; i += 4096)
-            ((volatile char *)m)[i] = 0;
-    return m;
+    return 0;
+}
+
+/* Stops appending for good: the live block says why. */
+static void
+stop(tl_journal *j, int err)
+{
+    j->err = err;
+    seal(j, STOP, err);
+}
+
+/* Copies the live block, when it holds records, to its place in the file,
+ * then reuses it as block n + 1.  Until that one store the live block
+ * still is block n, so a reader finds every record in one copy or the
+ * other whenever the writer dies.  0 or -errno. */
+static int
+spill(tl_journal *j)
+{
+    off_t off = SPILL + (off_t)j->n * (off_t)BLOCK;
+    struct iovec iov = {j->live, j->used};
+    int rc;
+
+    if (j->used == sizeof(block))
+        return 0;
+    if ((rc = reserve(j, off + (off_t)BLOCK)) != 0 ||
+        (rc = write_at(j->fd, &iov, 1, off)) != 0)
+        return rc;
+    j->end = off + (off_t)j->used;
+    j->n++;
+    j->used = sizeof(block);
+    publish(j);
+    return 0;
+}
+
+/* A record too big for the live block goes straight to the file as a
+ * block of its own, spanning as many units as it needs.  Readers stop at
+ * the live block's number, so they see it only once publish() moves the
+ * live block past it. */
+static int
+spill_big(tl_journal *j, const uint8_t *head, size_t hlen,
+          const void *payload, size_t len)
+{
+    off_t off = SPILL + (off_t)j->n * (off_t)BLOCK;
+    size_t size = sizeof(block) + hlen + len;
+    block b = {WORD(j->n, size), OPEN, 0};
+    struct iovec iov[3] = {{&b, sizeof b}, {(void *)head, hlen},
+                           {(void *)payload, len}};
+    int rc;
+
+    if ((rc = reserve(j, off + (off_t)size)) != 0 ||
+        (rc = write_at(j->fd, iov, 3, off)) != 0)
+        return rc;
+    j->end = off + (off_t)size;
+    j->n += (uint32_t)((size + BLOCK - 1) / BLOCK);
+    publish(j);
+    return 0;
 }
 
 int
@@ -73,7 +169,7 @@ tl_journal_open(tl_journal **out, const char *path)
     struct sigaction sa;
     tl_journal *j = calloc(1, sizeof *j);
     char head[HEAD] = TL_JOURNAL_MAGIC;
-    uint32_t v = TL_JOURNAL_VERSION;
+    uint32_t v = TL_JOURNAL_VERSION, pid = (uint32_t)getpid();
     int rc;
 
     if (!j)
@@ -89,18 +185,29 @@ tl_journal_open(tl_journal **out, const char *path)
         free(j);
         return rc;
     }
-    uint32_t pid = (uint32_t)getpid();
     memcpy(head + 24, &v, sizeof v);
     memcpy(head + 28, &pid, sizeof pid);
     if (pwrite(j->fd, head, HEAD, 0) != HEAD) {
         rc = errno ? -errno : -EIO;
         goto fail;
     }
-    if (!(j->map = map_chunk(j->fd, HEAD, CHUNK, &rc)))
+    j->reserved = HEAD;
+    if ((rc = reserve(j, SPILL)) != 0)
         goto fail;
-    j->size = CHUNK;
-    j->off = HEAD;
-    j->used = sizeof(chunk);
+    j->live = mmap(NULL, BLOCK, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd,
+                   HEAD);
+    if (j->live == MAP_FAILED) {
+        rc = -errno;
+        goto fail;
+    }
+    /* A shared file mapping is populated read-only, so that the kernel
+     * sees the first write to each page: fault the live block in writable
+     * now, once (Linux 5.14+), else by touching each page. */
+    if (madvise(j->live, BLOCK, MADV_POPULATE_WRITE) != 0)
+        for (size_t i = 0; i < BLOCK; i += 4096)
+            ((volatile char *)j->live)[i] = 0;
+    j->used = sizeof(block);
+    publish(j);
     *out = j;
     return 0;
 fail:
@@ -130,56 +237,12 @@ svar(uint8_t *p, int64_t v)
 
 #define MAXHEAD 80              /* the longest encoded head */
 
-static void
-seal(tl_journal *j, uint32_t state, int64_t arg)
+/* Encodes a record's head -- kind, okind|flags<<4, loop, run, task,
+ * object, seq and time as differences from the previous record's, a, b,
+ * the payload's length -- at p; returns its end. */
+static inline __attribute__((always_inline)) uint8_t *
+encode(tl_journal *j, uint8_t *p, const tl_jrec *h, size_t len)
 {
-    chunk *c = (chunk *)(void *)j->map;
-
-    c->arg = arg;
-    __atomic_store_n(&c->state, state, __ATOMIC_RELEASE);
-}
-
-/* Room for n more bytes in the current chunk; when there is none, maps
- * the next chunk, then marks the old one's end, then lets the old one
- * go.  NULL once appending has failed. */
-static uint8_t *
-reserve(tl_journal *j, size_t n)
-{
-    if (j->err)
-        return NULL;
-    if (j->used + n > j->size) {
-        size_t size = n + sizeof(chunk) > CHUNK
-                          ? (n + sizeof(chunk) + 4095) & ~(size_t)4095
-                          : CHUNK;
-        off_t off = j->off + (off_t)j->size;
-        char *m = map_chunk(j->fd, off, size, &j->err);
-        if (!m) {
-            seal(j, STOP, j->err);
-            return NULL;
-        }
-        seal(j, NEXT, (int64_t)size);
-        munmap(j->map, j->size);
-        j->map = m;
-        j->size = size;
-        j->used = sizeof(chunk);
-        j->off = off;
-    }
-    return (uint8_t *)j->map + j->used;
-}
-
-/* Appends one record: kind, okind|flags<<4, loop, run, task, object, the
- * seq and time as differences from the previous record's, a, b, the
- * payload's length, the payload; then publishes it by moving `used`. */
-static inline __attribute__((always_inline)) void
-append(tl_journal *j, const tl_jrec *h, const void *payload, size_t len)
-{
-    uint8_t *r, *p;
-
-    if (len > UINT32_MAX - 1)
-        len = UINT32_MAX - 1;
-    if (!(r = reserve(j, MAXHEAD + len)))
-        return;
-    p = r;
     *p++ = (uint8_t)(h->kind >= 0xF0 ? 0xF0 + (h->kind & 0x0F) : h->kind);
     *p++ = (uint8_t)((h->okind & 0x0F) | (h->flags << 4));
     p = uvar(p, h->loop);
@@ -191,14 +254,48 @@ append(tl_journal *j, const tl_jrec *h, const void *payload, size_t len)
     p = svar(p, h->a);
     p = svar(p, h->b);
     p = uvar(p, len);
-    if (len)
-        memcpy(p, payload, len);
-    p += len;
     j->seq = h->seq;
     j->time = h->time;
-    j->used += (size_t)(p - r);
-    __atomic_store_n(&((chunk *)(void *)j->map)->used, (uint32_t)j->used,
-                     __ATOMIC_RELEASE);
+    return p;
+}
+
+/* Appends one record and publishes it by storing the live block's word;
+ * spills the block first when the record does not fit. */
+static inline __attribute__((always_inline)) void
+append(tl_journal *j, const tl_jrec *h, const void *payload, size_t len)
+{
+    uint8_t *r, *p;
+    int rc;
+
+    if (j->err)
+        return;
+    if (len > UINT32_MAX - BLOCK)
+        len = UINT32_MAX - BLOCK;
+    if (__builtin_expect(j->used + MAXHEAD + len > BLOCK, 0)) {
+        if ((rc = spill(j)) != 0) {
+            stop(j, rc);
+            return;
+        }
+        if (sizeof(block) + MAXHEAD + len > BLOCK) {
+            uint8_t head[MAXHEAD];
+            uint64_t seq = j->seq;
+            int64_t time = j->time;
+            p = encode(j, head, h, len);
+            if ((rc = spill_big(j, head, (size_t)(p - head), payload,
+                                len)) != 0) {
+                j->seq = seq;           /* not written: no one saw it */
+                j->time = time;
+                stop(j, rc);
+            }
+            return;
+        }
+    }
+    r = (uint8_t *)j->live + j->used;
+    p = encode(j, r, h, len);
+    if (len)
+        memcpy(p, payload, len);
+    j->used += (size_t)(p - r) + len;
+    publish(j);
 }
 
 int
@@ -221,7 +318,8 @@ tl_journal_meta(tl_journal *j, const char *key, const char *value)
     tl_jrec h = {.kind = TL_JREC_META};
 
     if (!buf) {
-        j->err = -ENOMEM;
+        if (!j->err)
+            stop(j, -ENOMEM);
         return;
     }
     memcpy(buf, key, k);
@@ -236,6 +334,9 @@ tl_journal_error(const tl_journal *j)
     return j ? j->err : 0;
 }
 
+/* Marks the end, then gives back what was reserved and not used: with
+ * nothing spilled the file ends with the live block's records, else with
+ * the last spilled block. */
 void
 tl_journal_close(tl_journal *j)
 {
@@ -245,8 +346,8 @@ tl_journal_close(tl_journal *j)
         return;
     if (!j->err)
         seal(j, END, 0);
-    end = j->off + (off_t)j->used;
-    munmap(j->map, j->size);
+    end = j->n == 0 ? HEAD + (off_t)j->used : j->end;
+    munmap(j->live, BLOCK);
     if (!j->err && ftruncate(j->fd, end) != 0)
         j->err = -errno;
     close(j->fd);
@@ -330,16 +431,44 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, uint64_t *seq,
     return 1;
 }
 
+/* Calls fn for the whole records in [p, lim); 1 if it stopped at a torn
+ * one, else what fn returned. */
+static int
+walk_block(const uint8_t *p, const uint8_t *lim, uint64_t *seq,
+           int64_t *time,
+           int (*fn)(const tl_jrec *r, const void *payload, void *udata),
+           void *udata, int *torn)
+{
+    int rc = 0;
+
+    while (rc == 0 && p < lim) {
+        tl_jrec r;
+        if (!decode(&p, lim, &r, seq, time)) {
+            *torn = 1;                  /* stop at the last whole one */
+            break;
+        }
+        if (r.kind == TL_JREC_META || r.kind < 0xFFF0)
+            rc = fn(&r, p, udata);      /* other kinds: a newer writer's */
+        p += r.commit - 1;
+    }
+    return rc;
+}
+
+/* Blocks in number order: block n is the live block when that one says
+ * n, else its spilled copy, which must say n too.  The walk ends at the
+ * live block, or where the writer died (a block that is not there), or
+ * where the file was cut. */
 int
 tl_journal_read(const char *path,
                 int (*fn)(const tl_jrec *r, const void *payload, void *udata),
                 void *udata, tl_journal_end *end)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-    size_t at = HEAD, csize = CHUNK, size;
-    uint64_t seq = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0, torn = 0;
+    uint64_t seq = 0, n = 0;
     int64_t time = 0;
     struct stat st;
+    size_t size;
+    block live = {0, 0, 0};
     uint32_t v;
     char *m;
 
@@ -361,37 +490,43 @@ tl_journal_read(const char *path,
         munmap(m, size);
         return TL_EINVAL;
     }
-    /* Chunk by chunk: the records up to its `used`, then its state. */
-    while (rc == 0 && at + sizeof(chunk) <= size) {
-        chunk c;
-        const uint8_t *p, *lim;
-        int torn = 0;
-        memcpy(&c, m + at, sizeof c);
-        if (c.used > csize || at + c.used > size) {
-            torn = 1;                   /* the file was cut short */
-            c.used = (uint32_t)(size - at < csize ? size - at : csize);
-        }
-        p = (const uint8_t *)m + at + sizeof c;
-        lim = (const uint8_t *)m + at + (c.used ? c.used : sizeof c);
-        while (rc == 0 && p < lim) {
-            tl_jrec r;
-            if (!decode(&p, lim, &r, &seq, &time))
-                break;                  /* torn: stop at the last whole one */
-            if (r.kind == TL_JREC_META || r.kind < 0xFFF0)
-                rc = fn(&r, p, udata);  /* other kinds: a newer writer's */
-            p += r.commit - 1;
-        }
-        if (torn)
-            break;
-        if (c.state == END || c.state == STOP) {
-            end->clean = c.state == END;
-            end->stopped = c.state == STOP ? (int)c.arg : 0;
+    if (size >= HEAD + sizeof live)
+        memcpy(&live, m + HEAD, sizeof live);
+    while (rc == 0 && !torn) {
+        size_t at, used;
+        block b;
+        if ((uint32_t)(live.word >> 32) == n &&
+            (live.word & 0xFFFFFFFF) >= sizeof b) {
+            used = live.word & 0xFFFFFFFF;
+            at = HEAD;
+            if (used > BLOCK)
+                break;
+            if (at + used > size) {
+                torn = 1;               /* the file was cut short */
+                used = size - at;
+            }
+            rc = walk_block((const uint8_t *)m + at + sizeof b,
+                            (const uint8_t *)m + at + used, &seq, &time, fn,
+                            udata, &torn);
+            if (!torn && live.state == END)
+                end->clean = 1;
+            if (!torn && live.state == STOP)
+                end->stopped = live.arg;
             break;
         }
-        if (c.state != NEXT)
-            break;                      /* the writer was here when it died */
-        at += csize;
-        csize = (size_t)c.arg;
+        if (n > (live.word >> 32))
+            break;                      /* past the live block: never */
+        at = (size_t)SPILL + n * BLOCK;
+        if (at + sizeof b > size)
+            break;                      /* the writer died, or a cut */
+        memcpy(&b, m + at, sizeof b);
+        used = b.word & 0xFFFFFFFF;
+        if ((b.word >> 32) != n || used < sizeof b || at + used > size)
+            break;
+        rc = walk_block((const uint8_t *)m + at + sizeof b,
+                        (const uint8_t *)m + at + used, &seq, &time, fn,
+                        udata, &torn);
+        n += (used + BLOCK - 1) / BLOCK;
     }
     munmap(m, size);
     return rc > 0 ? rc : 0;

@@ -5,16 +5,22 @@
  * the kernel's page cache, not to the process).  store.c turns a journal
  * into a SQLite trace; the journal is never the format users see.
  *
- * File: a 4096-byte header (magic, version at 24, writer pid at 28), then
- * page-aligned chunks.  A chunk starts with {used, state, arg}: records
- * fill it up to `used`, which the writer stores after each record (so a
- * record is there whole or not at all), and `state` says what follows:
- * OPEN (the writer's current chunk, or it died here), NEXT (another chunk
- * of arg bytes), END (closed cleanly) or STOP (appending failed, arg =
- * -errno, e.g. a full disk; the program ran on).  A record is two bytes
- * (kind; object kind | flags << 4) and varints: loop, run, task, object,
- * seq and time as differences from the previous record, a, b, the payload
- * length; then the payload.  An event costs about 12 bytes.
+ * File: a 4096-byte header (magic, version at 24, writer pid at 28), the
+ * live block (1 MiB at 4096), then the spilled blocks, block n at
+ * 4096 + 1 MiB * (n + 1).  A block starts with {word, state, arg}: word
+ * is its number << 32 | the bytes in use, header included, stored after
+ * each record (so a record is there whole or not at all); state says how
+ * the journal ends if this block is its last: OPEN (the writer is still
+ * at it, or died), END (closed cleanly) or STOP (appending failed, arg =
+ * -errno, e.g. a full disk; the program ran on).  Records fill the live
+ * block; a full one is copied to its place and the live block goes on as
+ * the next number.  A record too big for it is a spilled block of its
+ * own, as many units long as it needs.  Block n is read from the live
+ * block when that one says n, else from its spilled copy; the live block
+ * is the last.  A record is two bytes (kind; object kind | flags << 4)
+ * and varints: loop, run, task, object, seq and time as differences from
+ * the previous record, a, b, the payload length; then the payload.  An
+ * event costs about 12 bytes.
  */
 #ifndef TL_JOURNAL_H
 #define TL_JOURNAL_H
@@ -24,7 +30,7 @@
 #include "tapeloop.h"
 
 #define TL_JOURNAL_MAGIC "TAPELOOP-JOURNAL"
-#define TL_JOURNAL_VERSION 2
+#define TL_JOURNAL_VERSION 3
 
 /* Record kinds beyond tl_event_kind. */
 enum {

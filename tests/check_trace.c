@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* check_trace.c -- the journal and the SQLite trace: journals written and
- * read back (payloads past a chunk, records across chunk boundaries),
+ * read back (payloads past a block, records across blocks),
  * journals cut short, refused files, a full disk; importing into SQLite
  * and the tables that come out; tl_trace_open's refusals and its recovery
  * of a journal whose writer died; recording through tl_options.record and
@@ -23,7 +23,7 @@
 #include "tl_check.h"
 
 #define HEAD 4096                       /* journal header (journal.h) */
-#define CHUNK ((size_t)8 << 20)         /* usual chunk (journal.c) */
+#define BLOCK ((size_t)1 << 20)         /* the live block (journal.c) */
 #define RECSZ sizeof(tl_jrec)           /* a decoded record: an upper
                                            bound of a stored head */
 
@@ -245,18 +245,21 @@ START_TEST(journal_round_trip)
 }
 END_TEST
 
-/* Payloads of sizes around and past a chunk, each a byte pattern: a
- * record of about CHUNK bytes is where a writer must pick a bigger chunk,
- * whatever its record heads cost. */
+/* Payloads of sizes around and past the live block, each a byte
+ * pattern: a record of about BLOCK bytes is where a writer must spill it
+ * as a block of its own, whatever its record heads cost. */
 static const size_t big_sizes[] = {
-    (size_t)9 << 20,                    /* bigger than a chunk */
-    CHUNK - 200,                        /* around a chunk's room */
-    CHUNK - 112,
-    CHUNK - 96,
-    CHUNK - 95,
-    CHUNK - 56,
+    (size_t)9 << 20,                    /* many blocks' worth */
+    BLOCK - 200,                        /* around the live block's room */
+    BLOCK - 112,
+    BLOCK - 96,
+    BLOCK - 95,
+    BLOCK - 56,
+    BLOCK - 16,
+    BLOCK,
+    BLOCK + 1,
     1,
-    (size_t)17 << 20,                   /* two chunks' worth */
+    (size_t)17 << 20,                   /* past a disk reservation */
 };
 #define NBIG (sizeof big_sizes / sizeof *big_sizes)
 
@@ -298,7 +301,7 @@ check_big(const tl_jrec *r, const void *payload, void *udata)
     return 0;
 }
 
-START_TEST(journal_payloads_bigger_than_a_chunk)
+START_TEST(journal_payloads_bigger_than_a_block)
 {
     char p[512], db[512], sql[128];
     big_seen s = {0};
@@ -344,16 +347,16 @@ START_TEST(journal_payloads_bigger_than_a_chunk)
 }
 END_TEST
 
-START_TEST(journal_many_records_cross_chunks)
+START_TEST(journal_many_records_cross_blocks)
 {
-    /* Payloads of 30 bytes on average: 600000 records fill more than two
-     * chunks whatever their heads cost. */
+    /* Payloads of 30 bytes on average: 600000 records fill many blocks
+     * and pass a disk reservation (8 MiB) whatever their heads cost. */
     const uint64_t n = 600000;
     char p[512];
     seen s;
 
     write_journal(at(p, "many.tlj"), n, 2, NULL);
-    ck_assert_int_gt(file_size(p), (off_t)(2 * CHUNK));
+    ck_assert_int_gt(file_size(p), (off_t)16 << 20);
     s = read_journal(p, 0, 1, 0);
     ck_assert_uint_eq(s.events, n);
     ck_assert_uint_eq(s.metas, 2);
@@ -372,11 +375,12 @@ unfinish(const char *p, off_t off)
 
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(pread(fd, &v, sizeof v, 24), sizeof v);
-    if (v == 1) {               /* records open with a commit word */
-        ck_assert_int_eq(pwrite(fd, &zero, sizeof zero, off), sizeof zero);
-    } else if (v == 2) {        /* chunk {used, state (OPEN = 0), arg} */
-        uint32_t head[2] = {(uint32_t)(off - HEAD), 0};
-        ck_assert_int_eq(pwrite(fd, head, sizeof head, HEAD), sizeof head);
+    if (v == 3) {               /* live block 0 {word, state (OPEN), arg} */
+        uint64_t word = (uint64_t)(off - HEAD);
+        ck_assert_int_lt(off, HEAD + (off_t)BLOCK);
+        ck_assert_int_eq(pwrite(fd, &word, sizeof word, HEAD), sizeof word);
+        ck_assert_int_eq(pwrite(fd, &zero, sizeof zero, HEAD + 8),
+                         sizeof zero);
     } else {
         ck_abort_msg("journal version %u: teach unfinish() its layout", v);
     }
@@ -430,6 +434,53 @@ START_TEST(journal_cut_anywhere_reads_whole_records)
         ck_assert_uint_eq(s.events, N - 1);
         ck_assert_uint_eq(s.metas, METAS);
     }
+    free(img);
+}
+END_TEST
+
+/* A journal of many spilled blocks cut anywhere (every 40000th byte, and
+ * around each block's start): the records of the blocks before the cut,
+ * never more as the cut moves back, never any of a later block; clean
+ * only when whole. */
+START_TEST(journal_cut_across_blocks)
+{
+    const uint64_t n = 200000;          /* ~8 MiB: some 8 blocks */
+    char full[512], p[512], *img;
+    uint64_t prev = 0;
+    off_t size, len;
+    int fd;
+
+    write_journal(at(full, "blocks.tlj"), n, 0, NULL);
+    size = file_size(full);
+    ck_assert_int_gt(size, HEAD + 5 * (off_t)BLOCK);
+    img = malloc((size_t)size);
+    fd = open(full, O_RDONLY);
+    ck_assert_int_eq(read(fd, img, (size_t)size), (ssize_t)size);
+    close(fd);
+    at(p, "cutb.tlj");
+    for (len = HEAD; len <= size; ) {
+        seen s = {.loop = 2};
+        tl_journal_end end = {-1, -1};
+        write_file(p, img, (size_t)len);
+        ck_assert_int_eq(tl_journal_read(p, check_record, &s, &end), 0);
+        ck_assert_msg(s.events >= prev, "cut at %lld: %llu records after %llu",
+                      (long long)len, (unsigned long long)s.events,
+                      (unsigned long long)prev);
+        ck_assert_msg(end.clean == (len == size), "cut at %lld: clean = %d",
+                      (long long)len, end.clean);
+        prev = s.events;
+        if (len == size)
+            break;
+        /* The next cut: 40000 bytes on, or a block's first bytes. */
+        off_t next = len + 40000, blk = (len - HEAD) / (off_t)BLOCK + 1;
+        off_t start = HEAD + blk * (off_t)BLOCK;
+        if (len < start - 1 && next >= start - 1)
+            next = start - 1;
+        else if (len == start - 1)
+            next = start + 24;          /* inside its header, then past */
+        len = next < size ? next : size;
+    }
+    ck_assert_uint_eq(prev, n);
     free(img);
 }
 END_TEST
@@ -543,7 +594,7 @@ START_TEST(journal_full_disk_stops_with_a_stop_record)
     ck_assert_int_eq(pipe(fds), 0);
     fflush(NULL);
     if ((pid = fork()) == 0) {
-        /* Room for the first chunk, not for the second. */
+        /* Room for the first disk reservation (8 MiB), not the second. */
         struct rlimit rl = {(rlim_t)12 << 20, (rlim_t)12 << 20};
         unsigned char buf[64];
         tl_journal *j;
@@ -1177,8 +1228,9 @@ tl_trace_suite(void)
     tcase_add_test(open, trace_open_refuses_what_is_not_a_trace);
     tcase_add_test(open, record_option_makes_a_trace_at_exit);
     tcase_add_test(open, trace_open_recovers_a_dead_writers_journal);
-    tcase_add_test(limits, journal_payloads_bigger_than_a_chunk);
-    tcase_add_test(limits, journal_many_records_cross_chunks);
+    tcase_add_test(limits, journal_payloads_bigger_than_a_block);
+    tcase_add_test(limits, journal_many_records_cross_blocks);
+    tcase_add_test(limits, journal_cut_across_blocks);
     tcase_add_test(limits, journal_full_disk_stops_with_a_stop_record);
     tcase_set_timeout(journal, 60);
     tcase_set_timeout(store, 30);
