@@ -63,6 +63,7 @@ CREATE TABLE events(
     a INTEGER, b INTEGER,       -- per kind
     flags INTEGER               -- 1: immediate (did not block)
 );
+-- events_kind ON events(kind) is created at the end of the import.
 
 CREATE TABLE payloads(seq INTEGER PRIMARY KEY, data BLOB);  -- socket bytes,
                                                             -- names, messages
