@@ -96,6 +96,9 @@ run_end=$(sql "SELECT max(e.seq) FROM events e JOIN kinds k USING(kind)
                WHERE k.name = 'run_end'")
 run_end1=$(sql "SELECT min(e.seq) FROM events e JOIN kinds k USING(kind)
                 WHERE k.name = 'run_end'")
+# The task spawned last (as loop/id): a filter on it seeks to its events.
+late_task=$(sql "SELECT loop || '/' || id FROM tasks
+                 ORDER BY spawn_seq DESC LIMIT 1")
 # A search that matches nothing: a kind the trace knows but never has.
 absent=$(sql "SELECT name FROM kinds WHERE kind NOT IN
               (SELECT DISTINCT kind FROM events) ORDER BY name DESC LIMIT 1")
@@ -251,6 +254,10 @@ filter_typed() {
     at_first
     send_wait "[)]: kind run_end\$" f kind Space run_end
 }
+task_typed() {
+    at_first
+    send_wait "[)]: task $late_task\$" f task Space "$late_task"
+}
 filtered_first() {
     at_first
     send_wait "$(status_re "$run_end1").*filter: kind run_end" \
@@ -290,6 +297,7 @@ fi
 key "state at cursor, far" goto_far "tasks at $far " Enter
 key "f kind run_end (sparse)" filter_typed "filter: kind run_end" Enter
 key "G through that filter" filtered_first "$(status_re "$run_end")" G
+key "f task (the last spawned)" task_typed "filter: task $late_task" Enter
 key "s swimlanes" at_far "^ swimlanes " s
 key "- zoom out, to 1024/col" lanes_512 "^ swimlanes .* 1024 events a column" -
 key "- zoom out, sampled" lanes_1024 \

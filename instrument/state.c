@@ -43,7 +43,10 @@ struct tl_state {
     size_t live;                /* tasks spawned and not ended */
     int64_t seq, time;          /* where it stands */
     int64_t origin;             /* absolute ns of trace time 0 */
-    tl_st_task *flat;           /* every task, for tl_state_tasks */
+    uint64_t gen;               /* bumped by every change */
+    tl_st_task *flat;           /* every task, for tl_state_tasks ... */
+    size_t nflat, capflat;
+    uint64_t genflat;           /* ... as of this gen (0: never built) */
     tl_st_queue *flatq;         /* every queue */
     sqlite3 *db;                /* readers: the trace (borrowed) */
     int64_t last;               /* its last event's seq */
@@ -177,6 +180,7 @@ clear(tl_state *st)
         L->running = 0;
     }
     st->live = 0;
+    st->gen++;
 }
 
 size_t
@@ -239,6 +243,7 @@ tl_state_apply(tl_state *st, int64_t seq, int64_t time, uint32_t loop,
 
     st->seq = seq;
     st->time = time;
+    st->gen++;
     if (!L)
         return;
     switch (kind) {
@@ -523,8 +528,9 @@ set_name(char ***arr, size_t *n, uint32_t id, const unsigned char *text)
 {
     void *p;
 
-    if (!id || !text || !(p = grow(*arr, n, id + 15, sizeof(char *))))
-        return;
+    if (!id || !text || !*text || !(p = grow(*arr, n, id + 15,
+                                            sizeof(char *))))
+        return;                 /* "" is no name: nm() says it */
     *arr = p;
     free((*arr)[id - 1]);
     (*arr)[id - 1] = strdup((const char *)text);
@@ -612,6 +618,67 @@ tl_state_open(tl_state **out, sqlite3 *db)
     }
     *out = st;
     return 0;
+}
+
+int
+tl_state_peek(tl_state *st, int64_t seq, uint32_t loop, const uint32_t *ids,
+              size_t n, int *states)
+{
+    uint64_t v = 0, nl = 0;
+    int64_t at = 0;
+    int found = -1;
+    rd r = {0};
+
+    for (size_t i = 0; i < n; i++)
+        states[i] = -1;
+    sqlite3_bind_int64(st->ckpt, 1, seq);
+    if (sqlite3_step(st->ckpt) == SQLITE_ROW &&
+        sqlite3_column_int64(st->ckpt, 0) == seq) {
+        r.p = sqlite3_column_blob(st->ckpt, 1);
+        r.n = (size_t)sqlite3_column_bytes(st->ckpt, 1);
+        GET(&r, v);
+        GET(&r, at);
+        GET(&r, at);            /* time: not wanted */
+        GET(&r, nl);
+        found = v == CKPT_VERSION && !r.bad ? 0 : -1;
+    }
+    /* Loop by loop (load()'s layout) to the one asked for, reading its
+     * live tasks only. */
+    for (uint32_t l = 1; found == 0 && !r.bad && l <= nl && l <= loop; l++) {
+        uint64_t nt = 0, nlive = 0, nq = 0, no = 0, k = 0;
+        uint32_t running;
+        GET(&r, running);
+        GET(&r, nt);
+        GET(&r, nlive);
+        for (uint64_t i = 0; i < nlive && !r.bad; i++) {
+            tl_st_task t;
+            GET(&r, t);
+            for (size_t j = 0; l == loop && j < n; j++)
+                if (ids[j] == t.id)
+                    states[j] = t.state;
+        }
+        if (l == loop)
+            break;
+        GET(&r, nq);
+        for (uint64_t i = 0; i < nq && !r.bad; i++) {
+            tl_st_queue q;
+            GET(&r, q);
+            for (int side = 0; side < 2 && !r.bad; side++) {
+                GET(&r, k);
+                if (k > (r.n - r.at) / sizeof(uint32_t))
+                    r.bad = 1;
+                else
+                    r.at += k * sizeof(uint32_t);
+            }
+        }
+        GET(&r, no);
+        if (no > (r.n - r.at) / sizeof(uint32_t))
+            r.bad = 1;
+        else
+            r.at += no * sizeof(uint32_t);
+    }
+    sqlite3_reset(st->ckpt);
+    return found == 0 && !r.bad ? 0 : -1;
 }
 
 /* After a checkpoint: the tasks that had ended by then, from the table. */
@@ -713,16 +780,31 @@ tl_state_name(const tl_state *st, uint32_t loop, int okind, uint32_t id)
     }
 }
 
+int
+tl_state_task_state(const tl_state *st, uint32_t loop, uint32_t id)
+{
+    const st_loop *L = loop && loop <= st->nloop ? &st->loop[loop - 1] : NULL;
+
+    return L && id && id <= L->ntask ? L->task[id - 1].state : -1;
+}
+
 size_t
 tl_state_tasks(const tl_state *st, const tl_st_task **out)
 {
     tl_state *w = (tl_state *)st;
     size_t n = 0;
 
+    *out = w->flat;
+    if (w->genflat == st->gen + 1)
+        return w->nflat;        /* nothing moved since */
     for (size_t l = 0; l < st->nloop; l++)
         n += st->loop[l].ntask;
-    free(w->flat);
-    w->flat = malloc((n ? n : 1) * sizeof *w->flat);
+    if (n > w->capflat || !w->flat) {
+        free(w->flat);
+        w->capflat = n ? n : 1;
+        if (!(w->flat = malloc(w->capflat * sizeof *w->flat)))
+            w->capflat = 0;
+    }
     n = 0;
     for (size_t l = 0; w->flat && l < st->nloop; l++) {
         const st_loop *L = &st->loop[l];
@@ -736,7 +818,9 @@ tl_state_tasks(const tl_state *st, const tl_st_task **out)
         }
     }
     *out = w->flat;
-    return w->flat ? n : 0;
+    w->nflat = w->flat ? n : 0;
+    w->genflat = st->gen + 1;
+    return w->nflat;
 }
 
 size_t

@@ -81,10 +81,19 @@ int64_t tl_state_time(const tl_state *st);      /* ns at that seq */
 int tl_state_final(const tl_state *st);
 
 /* Every task (queue) at the current seq.  The array stays valid until the
- * next call of the same function -- tl_state_explain calls both -- or
- * tl_state_at. */
+ * next call of the same function after a change of the state -- so
+ * tl_state_explain's calls leave it alone -- or tl_state_at. */
 size_t tl_state_tasks(const tl_state *st, const tl_st_task **out);
 size_t tl_state_queues(const tl_state *st, const tl_st_queue **out);
+/* From the checkpoint at seq exactly, without moving to it: the state of
+ * each task ids[i] of loop that was alive there in states[i], -1 for the
+ * others (not spawned yet, or ended: the tasks table says which).  0, or
+ * -1 when there is no checkpoint at seq (or it cannot be read). */
+int tl_state_peek(tl_state *st, int64_t seq, uint32_t loop,
+                  const uint32_t *ids, size_t n, int *states);
+/* One task's state (tl_task_state, TL_ST_SLEEPING), -1 if not spawned
+ * (yet): no copy of every task, for a reader that wants a few. */
+int tl_state_task_state(const tl_state *st, uint32_t loop, uint32_t id);
 /* The owner of lock id in loop, 0 if free. */
 uint32_t tl_state_lock_owner(const tl_state *st, uint32_t loop, uint32_t id);
 /* The name of an object: queues, sync objects, "socket N", tasks. */

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "../tui/model.h"
 #include "tl_check.h"
 
@@ -407,6 +409,29 @@ START_TEST(filters_by_task_queue_and_kind)
     ck_assert_uint_eq(cur(m)->task, prod_t->id);
     ck_assert_int_eq(tl_model_end(m), 1);
     ck_assert_int_eq(tl_model_cursor(m), prod_t->end_seq);
+    /* Every one of its events, and no other, from the first on. */
+    {
+        sqlite3 *db;
+        sqlite3_stmt *s;
+        int64_t want, got = 1;
+        ck_assert_int_eq(sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL),
+                         SQLITE_OK);
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM events "
+                                            "WHERE task = ?", -1, &s, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_int64(s, 1, prod_t->id);
+        ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+        want = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        ck_assert_int_eq(tl_model_home(m), 1);
+        ck_assert_int_eq(tl_model_cursor(m), prod_t->spawn_seq + 1);
+        while (tl_model_move(m, 1) == 1) {
+            ck_assert_uint_eq(cur(m)->task, prod_t->id);
+            got++;
+        }
+        ck_assert_int_eq(got, want);
+    }
     /* Kinds add up with the task: its queue_put events only. */
     ck_assert_int_eq(tl_model_filter_parse(m, "k queue_put", &f, err,
                                            sizeof err), 0);
@@ -607,6 +632,8 @@ START_TEST(first_failure_clears_a_filter_that_hides_it)
     ck_assert_int_eq(tl_model_cursor(m), w->end_seq);
     ck_assert_int_eq(cur(m)->kind, TL_EV_TASK_FAILED);
     ck_assert_str_eq(w->message, "boom 7");
+    ck_assert_uint_eq(tl_model_nfailed(m), 1);
+    ck_assert_uint_eq(tl_model_name_max(m, 0), strlen("worker"));
     tl_model_get_filter(m, &f);
     ck_assert_uint_eq(f.task, 0);
     tl_model_close(m);
@@ -795,6 +822,34 @@ START_TEST(lanes_sampled_when_zoomed_out)
     for (size_t i = 0; i < nt * 4; i++)
         busy += cells[i] != TL_LANE_NONE;
     ck_assert_int_gt(busy, 0);
+    /* Each cell (read from a checkpoint) says what the state at the
+     * column's last seq (loaded, replayed) says. */
+    for (size_t c = 0; c < 4; c++) {
+        int64_t lo = first + (int64_t)c * z, hi = lo + z - 1;
+        const tl_model_snap *s;
+        if (hi > tl_model_last(m))
+            break;
+        ck_assert_int_eq(tl_model_goto(m, hi), 1);
+        ck_assert_ptr_nonnull(s = tl_model_snap_get(m));
+        for (size_t l = 0; l < nt; l++) {
+            unsigned char want = TL_LANE_NONE;
+            for (size_t k = 0; k < s->ntasks; k++) {
+                const tl_st_task *st = &s->tasks[k];
+                if (st->loop != t[l].loop || st->id != t[l].id)
+                    continue;
+                want = st->state == TL_TASK_READY     ? TL_LANE_READY
+                       : st->state == TL_TASK_RUNNING ? TL_LANE_RUNNING
+                       : st->state == TL_TASK_BLOCKED ? TL_LANE_BLOCKED
+                       : st->state == TL_ST_SLEEPING  ? TL_LANE_SLEEPING
+                       : t[l].end_seq < lo            ? TL_LANE_NONE
+                       : st->state == TL_TASK_FAILED  ? TL_LANE_FAILED
+                                                      : TL_LANE_ENDED;
+            }
+            ck_assert_msg(cells[l * 4 + c] == want,
+                          "lane %zu column %zu: %d, the state says %d", l, c,
+                          cells[l * 4 + c], want);
+        }
+    }
     tl_model_close(m);
 }
 END_TEST

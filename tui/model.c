@@ -14,13 +14,17 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
+static char empty[1];           /* every empty string: most tasks have no
+                                   name, and 100k copies of "" add up */
+
 /* A copy of s (NULL: "") with control characters as '?', so that a name
- * from the trace cannot move the terminal's cursor. */
+ * from the trace cannot move the terminal's cursor.  Free it with
+ * tl__model_free_str. */
 char *
 tl__model_clean(const unsigned char *s)
 {
     size_t n = s ? strlen((const char *)s) : 0;
-    char *c = malloc(n + 1);
+    char *c = n ? malloc(n + 1) : empty;
 
     if (!c)
         return NULL;
@@ -28,6 +32,34 @@ tl__model_clean(const unsigned char *s)
         c[i] = s[i] < 0x20 || s[i] == 0x7f ? '?' : (char)s[i];
     c[n] = 0;
     return c;
+}
+
+void
+tl__model_free_str(char *s)
+{
+    if (s != empty)
+        free(s);
+}
+
+/* A task's end_state, as one of three constant strings. */
+static const char *
+end_state(sqlite3_stmt *s, int col)
+{
+    const char *how = (const char *)sqlite3_column_text(s, col);
+
+    if (!how)
+        return NULL;
+    return !strcmp(how, "done") ? "done" : !strcmp(how, "failed") ? "failed"
+                                                                 : "cancelled";
+}
+
+/* Gives back the room an array grew ahead: n items of size. */
+static void *
+fit(void *p, size_t n, size_t size)
+{
+    void *q = n ? realloc(p, n * size) : NULL;
+
+    return q ? q : p;
 }
 
 static void
@@ -100,15 +132,18 @@ load_tasks(tl_model *m)
         t->spawn_seq = sqlite3_column_int64(s, 3);
         t->end_seq = sqlite3_column_int64(s, 4);
         t->name = tl__model_clean(sqlite3_column_text(s, 5));
-        t->end_state = sqlite3_column_type(s, 6) == SQLITE_NULL
-                           ? NULL : tl__model_clean(sqlite3_column_text(s, 6));
+        t->end_state = end_state(s, 6);
         t->message = sqlite3_column_type(s, 7) == SQLITE_NULL
                          ? NULL : tl__model_clean(sqlite3_column_text(s, 7));
         if (!t->name)
             break;
+        if (strlen(t->name) > m->name_max[0])
+            m->name_max[0] = strlen(t->name);
+        m->nfailed += t->end_state && !strcmp(t->end_state, "failed");
         m->ntasks++;
     }
     sqlite3_finalize(s);
+    m->tasks = fit(m->tasks, m->ntasks, sizeof *m->tasks);
     return 0;
 }
 
@@ -140,6 +175,8 @@ load_queues(tl_model *m)
         q->close_seq = sqlite3_column_int64(s, 4);
         if (!(q->name = tl__model_clean(sqlite3_column_text(s, 5))))
             break;
+        if (strlen(q->name) > m->name_max[1])
+            m->name_max[1] = strlen(q->name);
         m->nqueues++;
     }
     sqlite3_finalize(s);
@@ -190,7 +227,7 @@ load_small(tl_model *m)
                 m->kinds = p;
                 m->nkinds = k + 1;
             }
-            free(m->kinds[k]);
+            tl__model_free_str(m->kinds[k]);
             m->kinds[k] = tl__model_clean(sqlite3_column_text(s, 1));
         }
         sqlite3_finalize(s);
@@ -252,6 +289,8 @@ tl_model_open(tl_model **out, const char *path, char *err, size_t len)
     }
     m->first = one_int(m->db, "SELECT min(seq) FROM events", 0);
     m->last = one_int(m->db, "SELECT max(seq) FROM events", 0);
+    m->flo = m->first;
+    m->fhi = m->last;
     if (m->last <= 0) {
         snprintf(err, len, "%s: the trace has no events", path);
         goto fail;
@@ -287,22 +326,21 @@ tl_model_close(tl_model *m)
     if (!m)
         return;
     for (size_t i = 0; i < m->ntasks; i++) {
-        free(m->tasks[i].name);
-        free(m->tasks[i].end_state);
-        free(m->tasks[i].message);
+        tl__model_free_str(m->tasks[i].name);
+        tl__model_free_str(m->tasks[i].message);
     }
     for (size_t i = 0; i < m->nqueues; i++)
-        free(m->queues[i].name);
+        tl__model_free_str(m->queues[i].name);
     for (size_t i = 0; i < m->nsyncs; i++)
-        free(m->syncs[i].name);
+        tl__model_free_str(m->syncs[i].name);
     for (size_t i = 0; i < m->nkinds; i++)
-        free(m->kinds[i]);
+        tl__model_free_str(m->kinds[i]);
     free(m->tasks);
     free(m->queues);
     free(m->syncs);
     free(m->kinds);
     free(m->deadlocks);
-    free(m->program);
+    tl__model_free_str(m->program);
     free(m->fsql);
     free(m->rows);
     free(m->pattern);
@@ -348,6 +386,18 @@ unsigned
 tl_model_nloops(const tl_model *m)
 {
     return m->nloops;
+}
+
+size_t
+tl_model_nfailed(const tl_model *m)
+{
+    return m->nfailed;
+}
+
+size_t
+tl_model_name_max(const tl_model *m, int queues)
+{
+    return m->name_max[queues != 0];
 }
 
 int64_t
@@ -464,16 +514,23 @@ tl__model_prepare(tl_model *m)
     const char *f = m->fsql ? m->fsql : "1";
     sqlite3_stmt *s[3] = {NULL, NULL, NULL};
 
-    snprintf(sql, sizeof sql, "SELECT seq FROM events WHERE seq > ?1 AND "
-                              "(%s) ORDER BY seq LIMIT ?2", f);
+    long long lo = m->flo, hi = m->fhi;
+
+    /* One lower and one upper bound on seq each: given two, SQLite would
+     * seek to one and test the other row by row. */
+    snprintf(sql, sizeof sql, "SELECT seq FROM events WHERE seq > max(?1, "
+                              "%lld) AND seq <= %lld AND (%s) ORDER BY seq "
+                              "LIMIT ?2", lo - 1, hi, f);
     if (sqlite3_prepare_v2(m->db, sql, -1, &s[0], NULL) != SQLITE_OK)
         goto fail;
-    snprintf(sql, sizeof sql, "SELECT seq FROM events WHERE seq < ?1 AND "
-                              "(%s) ORDER BY seq DESC LIMIT ?2", f);
+    snprintf(sql, sizeof sql, "SELECT seq FROM events WHERE seq < min(?1, "
+                              "%lld) AND seq >= %lld AND (%s) ORDER BY seq "
+                              "DESC LIMIT ?2", hi + 1, lo, f);
     if (sqlite3_prepare_v2(m->db, sql, -1, &s[1], NULL) != SQLITE_OK)
         goto fail;
     snprintf(sql, sizeof sql, "SELECT " ROW_COLS " FROM events WHERE "
-                              "seq >= ?1 AND (%s) ORDER BY seq LIMIT ?2", f);
+                              "seq >= max(?1, %lld) AND seq <= %lld AND (%s) "
+                              "ORDER BY seq LIMIT ?2", lo, hi, f);
     if (sqlite3_prepare_v2(m->db, sql, -1, &s[2], NULL) != SQLITE_OK)
         goto fail;
     if (!m->one &&

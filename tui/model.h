@@ -50,7 +50,7 @@ typedef struct tl_model_task {
     uint32_t parent;            /* spawner, 0 for a root */
     int64_t spawn_seq, end_seq; /* 0: none */
     char *name;                 /* "" if none; owned by the model */
-    char *end_state;            /* done, failed, cancelled; NULL: never */
+    const char *end_state;      /* done, failed, cancelled; NULL: never */
     char *message;              /* a failed task's message, or NULL */
 } tl_model_task;
 
@@ -105,6 +105,10 @@ const char *tl_model_program(const tl_model *m);
 int64_t tl_model_first(const tl_model *m);
 int64_t tl_model_last(const tl_model *m);
 unsigned tl_model_nloops(const tl_model *m);
+/* Tasks that failed; the longest task (queues: 1) name, in bytes.  Known
+ * at open, so a frame does not go through every task to say them. */
+size_t tl_model_nfailed(const tl_model *m);
+size_t tl_model_name_max(const tl_model *m, int queues);
 /* The seq of the trace's last deadlock event, 0 if none. */
 int64_t tl_model_deadlock_seq(const tl_model *m);
 

@@ -73,19 +73,36 @@ sb_done(sbuf *b)
 
 /* ---- filter ------------------------------------------------------------- */
 
+/* The filter's condition, and in [*lo, *hi] the seqs it can match: a
+ * task's events lie between its spawn and its end, a queue's after its
+ * creation, so a sparse task or queue is sought, not scanned for. */
 static char *
-filter_sql(const tl_model_filter *f)
+filter_sql(const tl_model *m, const tl_model_filter *f, int64_t *lo,
+           int64_t *hi)
 {
+    const tl_model_task *t;
+    const tl_model_queue *q;
     sbuf b = {0};
     int any = 0;
 
+    *lo = m->first;
+    *hi = m->last;
     if (f->task) {
         sb_add(&b, "loop = %u AND task = %u", f->task_loop, f->task);
+        if ((t = tl_model_find_task(m, f->task_loop, f->task)) != NULL) {
+            if (t->spawn_seq > *lo)
+                *lo = t->spawn_seq;
+            if (t->end_seq && t->end_seq < *hi)
+                *hi = t->end_seq;
+        }
         any = 1;
     }
     if (f->queue) {
         sb_add(&b, "%sokind = 2 AND loop = %u AND object = %u",
                any ? " AND " : "", f->queue_loop, f->queue);
+        if ((q = tl_model_find_queue(m, f->queue_loop, f->queue)) != NULL &&
+            q->new_seq > *lo)
+            *lo = q->new_seq;
         any = 1;
     }
     if (f->kinds) {
@@ -112,17 +129,21 @@ int
 tl_model_set_filter(tl_model *m, const tl_model_filter *f)
 {
     tl_model_filter old = m->filter;
-    char *osql = m->fsql, *nsql = filter_sql(f);
-    int64_t s;
+    int64_t s, olo = m->flo, ohi = m->fhi, lo, hi;
+    char *osql = m->fsql, *nsql = filter_sql(m, f, &lo, &hi);
 
     if (!nsql && (f->task || f->queue || f->kinds))
         return -1;
     m->filter = *f;
     m->fsql = nsql;
+    m->flo = lo;
+    m->fhi = hi;
     if (tl__model_prepare(m) != 0 || tl__model_bounds(m) != 0 ||
         !(s = tl__model_near(m, m->cur))) {
         m->filter = old;
         m->fsql = osql;
+        m->flo = olo;
+        m->fhi = ohi;
         free(nsql);
         tl__model_prepare(m);
         tl__model_bounds(m);
@@ -458,11 +479,12 @@ tl_model_search_pattern(const tl_model *m)
 static int
 scan_prepare(tl_model *m, const char *cond, int dir, int wrap)
 {
-    static const char *const q[2] = {
-        "SELECT seq FROM events WHERE seq > ?1 AND seq <= ?2 AND (%s) "
-        "AND (%s) ORDER BY seq LIMIT 1",
-        "SELECT seq FROM events WHERE seq >= ?2 AND seq < ?1 AND (%s) "
-        "AND (%s) ORDER BY seq DESC LIMIT 1"};
+    static const char *const q[2] = {   /* one bound each way (prepare) */
+        "SELECT seq FROM events WHERE seq > max(?1, %lld) AND "
+        "seq <= min(?2, %lld) AND (%s) AND (%s) ORDER BY seq LIMIT 1",
+        "SELECT seq FROM events WHERE seq >= max(?2, %lld) AND "
+        "seq < min(?1, %lld) AND (%s) AND (%s) ORDER BY seq DESC LIMIT 1"};
+    long long lo[2] = {m->flo - 1, m->flo}, hi[2] = {m->fhi, m->fhi + 1};
     sqlite3_stmt **st[2] = {&m->sfwd, &m->sback};
 
     m->sdir = 0;
@@ -472,7 +494,7 @@ scan_prepare(tl_model *m, const char *cond, int dir, int wrap)
         int rc;
         sqlite3_finalize(*st[i]);
         *st[i] = NULL;
-        sb_add(&b, q[i], cond, m->fsql ? m->fsql : "1");
+        sb_add(&b, q[i], lo[i], hi[i], cond, m->fsql ? m->fsql : "1");
         if (!(sql = sb_done(&b)))
             return -1;
         rc = sqlite3_prepare_v2(m->db, sql, -1, st[i], NULL);

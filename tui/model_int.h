@@ -23,6 +23,8 @@ struct tl_model {
     char *program;              /* meta program's basename, "" if none */
     int64_t first, last;        /* the seq range of events */
     unsigned nloops;            /* loops in the trace */
+    size_t nfailed;             /* tasks that failed */
+    size_t name_max[2];         /* longest task, queue name */
     tl_model_task *tasks;       /* (loop, id) order */
     size_t ntasks;
     tl_model_queue *queues;     /* (loop, id) order */
@@ -36,6 +38,8 @@ struct tl_model {
 
     tl_model_filter filter;     /* what the list shows */
     char *fsql;                 /* the filter as an SQL condition */
+    int64_t flo, fhi;           /* the seq range it can match: a bound of
+                                   each statement, which SQLite seeks to */
     sqlite3_stmt *next;         /* seq > ?1 AND filter, ascending, LIMIT ?2 */
     sqlite3_stmt *prev;         /* seq < ?1 AND filter, descending */
     sqlite3_stmt *page;         /* rows with seq >= ?1 AND filter, LIMIT ?2 */
@@ -81,5 +85,6 @@ int tl__model_bounds(tl_model *m);
 int tl__model_place(tl_model *m, int64_t seq);
 int64_t tl__model_near(tl_model *m, int64_t seq);
 char *tl__model_clean(const unsigned char *s);
+void tl__model_free_str(char *s);
 
 #endif /* TL_TUI_MODEL_INT_H */

@@ -30,30 +30,10 @@ tl_model_lane_align(int64_t first, int64_t zoom)
     return first < 1 ? 1 : (first - 1) / TL_STATE_EVERY * TL_STATE_EVERY + 1;
 }
 
-static const tl_st_task *
-st_find(const tl_st_task *t, size_t n, uint32_t loop, uint32_t id)
-{
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (t[mid].loop == loop && t[mid].id == id)
-            return &t[mid];
-        if (t[mid].loop < loop || (t[mid].loop == loop && t[mid].id < id))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
 static unsigned char
-lane_cell(const tl_st_task *s, const tl_model_task *t, int64_t lo,
-          int64_t hi)
+lane_cell(int state, const tl_model_task *t, int64_t lo, int64_t hi)
 {
-    if (!s)
-        return TL_LANE_NONE;
-    switch (s->state) {
+    switch (state) {
     case TL_TASK_READY: return TL_LANE_READY;
     case TL_TASK_RUNNING: return TL_LANE_RUNNING;
     case TL_TASK_BLOCKED: return TL_LANE_BLOCKED;
@@ -100,18 +80,48 @@ lanes_ran(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
     return 0;
 }
 
+/* The lanes' states at a checkpoint, read from it (tl_state_peek) rather
+ * than loaded: a checkpoint of 100k tasks costs megabytes to load, a few
+ * microseconds to read the live ones from.  Lanes of a task not alive
+ * there get its end from the tasks table.  0, or -1: no checkpoint. */
+static int
+peek(tl_model *m, int64_t hi, const tl_model_task *mt, size_t n,
+     uint32_t *ids, int *states)
+{
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i; j < n && mt[j].loop == mt[i].loop; j++)
+            ids[j - i] = mt[j].id;
+        if (tl_state_peek(m->st, hi, mt[i].loop, ids, j - i, states + i) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (states[i] < 0 && mt[i].end_seq && mt[i].end_seq <= hi)
+            states[i] = !strcmp(mt[i].end_state ? mt[i].end_state : "",
+                                "failed") ? TL_TASK_FAILED : TL_TASK_DONE;
+    return 0;
+}
+
 int
 tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
                size_t lane0, size_t nlanes, unsigned char *cells)
 {
-    const tl_st_task *t;
-    size_t n;
+    const tl_model_task *mt;
+    uint32_t *ids;
+    int *states;
 
     memset(cells, TL_LANE_NONE, ncols * nlanes);
     if (lane0 >= m->ntasks || zoom < 1)
         return 0;
     if (lane0 + nlanes > m->ntasks)
         nlanes = m->ntasks - lane0;
+    mt = &m->tasks[lane0];
+    ids = malloc((nlanes + 1) * sizeof *ids);
+    states = malloc((nlanes + 1) * sizeof *states);
+    if (!ids || !states) {
+        free(ids);
+        free(states);
+        return -1;
+    }
     /* The state at the cursor serves, and is rebuilt when next asked:
      * a second state would cost a second tl_state_open. */
     m->snap_ok = 0;
@@ -121,15 +131,21 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
             break;
         if (hi > m->last)
             hi = m->last;
-        if (tl_state_at(m->st, hi) != 0)
-            return -1;
-        n = tl_state_tasks(m->st, &t);
-        for (size_t l = 0; l < nlanes; l++) {
-            const tl_model_task *mt = &m->tasks[lane0 + l];
-            cells[l * ncols + c] = lane_cell(st_find(t, n, mt->loop, mt->id),
-                                             mt, lo, hi);
+        if (zoom <= TL_MODEL_LANE_EXACT ||
+            peek(m, hi, mt, nlanes, ids, states) != 0) {
+            if (tl_state_at(m->st, hi) != 0) {
+                free(ids);
+                free(states);
+                return -1;
+            }
+            for (size_t l = 0; l < nlanes; l++)
+                states[l] = tl_state_task_state(m->st, mt[l].loop, mt[l].id);
         }
+        for (size_t l = 0; l < nlanes; l++)
+            cells[l * ncols + c] = lane_cell(states[l], &mt[l], lo, hi);
     }
+    free(ids);
+    free(states);
     if (zoom <= TL_MODEL_LANE_EXACT)
         return lanes_ran(m, first, zoom, ncols, lane0, nlanes, cells);
     return 0;

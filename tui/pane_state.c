@@ -37,16 +37,9 @@ state_color(int state)
 static int
 name_width(tl_ui *ui, int what, int lo, int hi)
 {
-    const tl_model_task *t;
-    const tl_model_queue *q;
-    size_t n = what ? tl_model_queues(ui->m, &q) : tl_model_tasks(ui->m, &t);
-    int w = lo;
+    size_t n = tl_model_name_max(ui->m, what);
+    int w = n > (size_t)lo ? (n < (size_t)hi ? (int)n : hi) : lo;
 
-    for (size_t i = 0; i < n && w < hi; i++) {
-        int k = (int)strlen(what ? q[i].name : t[i].name);
-        if (k > w)
-            w = k;
-    }
     return w < hi ? w : hi > lo ? hi : lo;
 }
 

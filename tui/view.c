@@ -319,11 +319,9 @@ title(tl_ui *ui, int w)
     tl_model *m = ui->m;
     char left[512], right[128] = "";
     const tl_model_task *t;
-    size_t nt = tl_model_tasks(m, &t), failed = 0;
+    size_t nt = tl_model_tasks(m, &t), failed = tl_model_nfailed(m);
     int n, attr = colors ? tl_view_color(TL_COLOR_TITLE) : (int)A_REVERSE;
 
-    for (size_t i = 0; i < nt; i++)
-        failed += t[i].end_state && !strcmp(t[i].end_state, "failed");
     snprintf(left, sizeof left, " tapeloop  %s  %s%s%lld events, %zu task%s%s",
              tl_model_path(m), tl_model_program(m),
              *tl_model_program(m) ? "  " : "",
