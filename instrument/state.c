@@ -28,7 +28,8 @@ typedef struct names {          /* one loop's names, loaded for readers */
 
 typedef struct st_loop {
     tl_st_task *task;           /* by id - 1 */
-    size_t ntask;
+    size_t ntask, captask;      /* slots in use, allocated: kept from
+                                   one checkpoint load to the next */
     tl_st_queue *queue;         /* by id - 1 */
     size_t nqueue;
     uint32_t *owner;            /* lock owners, by sync id - 1 */
@@ -89,25 +90,32 @@ loop_of(tl_state *st, uint32_t loop)
     return &st->loop[loop - 1];
 }
 
+/* Makes L's first n task slots, from ntask on, fresh: not spawned. */
+static int
+task_slots(st_loop *L, uint32_t loop, size_t n)
+{
+    if (n > L->captask) {
+        void *p = realloc(L->task, n * sizeof *L->task);
+        if (!p)
+            return -1;
+        L->task = p;
+        L->captask = n;
+    }
+    for (size_t i = L->ntask; i < n; i++)
+        L->task[i] = (tl_st_task){.loop = loop, .id = (uint32_t)i + 1,
+                                  .state = -1};
+    L->ntask = n;
+    return 0;
+}
+
 static tl_st_task *
 task_of(st_loop *L, uint32_t loop, uint32_t id)
 {
-    void *p;
-
     if (!L || !id)
         return NULL;
-    if (id > L->ntask) {
-        size_t n = L->ntask;
-        if (!(p = grow(L->task, &n, id + 15, sizeof *L->task)))
-            return NULL;
-        L->task = p;
-        for (size_t i = L->ntask; i < n; i++) {
-            L->task[i].loop = loop;
-            L->task[i].id = (uint32_t)i + 1;
-            L->task[i].state = -1;              /* not spawned yet */
-        }
-        L->ntask = n;
-    }
+    if (id > L->ntask &&
+        task_slots(L, loop, id + 15 > 2 * L->ntask ? id + 15 : 2 * L->ntask))
+        return NULL;            /* ids climb one by one: amortise */
     return &L->task[id - 1];
 }
 
@@ -170,10 +178,8 @@ clear(tl_state *st)
             free(L->queue[i].producers);
             free(L->queue[i].consumers);
         }
-        free(L->task);
         free(L->queue);
         free(L->owner);
-        L->task = NULL;
         L->queue = NULL;
         L->owner = NULL;
         L->ntask = L->nqueue = L->nowner = 0;
@@ -222,8 +228,10 @@ tl_state_free(tl_state *st)
     if (!st)
         return;
     clear(st);
-    for (size_t l = 0; l < st->nloop; l++)
+    for (size_t l = 0; l < st->nloop; l++) {
         names_free(&st->loop[l].nm);
+        free(st->loop[l].task);
+    }
     free(st->loop);
     free(st->flat);
     free(st->flatq);
@@ -484,15 +492,11 @@ load(tl_state *st, const void *data, size_t len)
         GET(&r, L->running);
         GET(&r, nt);
         GET(&r, nlive);
+        /* Ended ones stay not spawned: fix_ended() takes them from the
+         * table. */
         if (nt > ((uint64_t)1 << 32) || nlive > nt ||
-            !(L->task = calloc(nt ? nt : 1, sizeof *L->task)))
+            task_slots(L, l, (size_t)nt) != 0)
             return -1;
-        L->ntask = nt;
-        for (size_t i = 0; i < nt; i++) {
-            L->task[i].loop = l;
-            L->task[i].id = (uint32_t)i + 1;
-            L->task[i].state = -1;      /* ended ones: from the table */
-        }
         for (size_t i = 0; i < nlive && !r.bad; i++) {
             tl_st_task t;
             GET(&r, t);
@@ -705,10 +709,14 @@ tl_state_at(tl_state *st, int64_t seq)
     int64_t ck = 0;
 
     /* From the nearest checkpoint at or before seq, unless where the
-     * state stands now is between it and seq. */
-    sqlite3_bind_int64(st->ckpt, 1, seq);
-    if (sqlite3_step(st->ckpt) == SQLITE_ROW)
-        ck = sqlite3_column_int64(st->ckpt, 0);
+     * state stands now is between it and seq, or close enough before it
+     * that replaying costs less than loading (a checkpoint of 100k
+     * tasks costs more than a few thousand events). */
+    if (seq < st->seq || seq - st->seq > TL_STATE_EVERY) {
+        sqlite3_bind_int64(st->ckpt, 1, seq);
+        if (sqlite3_step(st->ckpt) == SQLITE_ROW)
+            ck = sqlite3_column_int64(st->ckpt, 0);
+    }
     if (seq < st->seq || st->seq < ck) {
         clear(st);
         st->seq = st->time = 0;
