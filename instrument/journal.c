@@ -47,7 +47,8 @@ struct tl_journal {
     uint32_t n;                 /* its block number */
     off_t end;                  /* the end of the last spilled block */
     off_t reserved;             /* the file is reserved up to here */
-    uint64_t seq;               /* the last record's seq ... */
+    uint32_t loop, run;         /* the last record's loop, run, ... */
+    uint64_t seq;               /* ... seq ... */
     int64_t time;               /* ... and time: records store differences */
     int err;                    /* first error; appending stops */
 };
@@ -237,23 +238,35 @@ svar(uint8_t *p, int64_t v)
 
 #define MAXHEAD 80              /* the longest encoded head */
 
-/* Encodes a record's head -- kind, okind|flags<<4, loop, run, task,
- * object, seq and time as differences from the previous record's, a, b,
- * the payload's length -- at p; returns its end. */
+/* Encodes a record's head at p; returns its end.  Two bytes -- the kind;
+ * okind | flags << 3 | SAME -- then varints: unless SAME, the loop, the
+ * run, the seq's difference from the previous record's, the payload's
+ * length; always the task, the object, the time's difference, a, b.
+ * SAME says: the previous record's loop and run, the next seq, no
+ * payload -- most events, which then cost 5 varints, not 9. */
+#define SAME 0x80
 static inline __attribute__((always_inline)) uint8_t *
 encode(tl_journal *j, uint8_t *p, const tl_jrec *h, size_t len)
 {
+    int same = h->loop == j->loop && h->run == j->run &&
+               h->seq == j->seq + 1 && len == 0;
+
     *p++ = (uint8_t)(h->kind >= 0xF0 ? 0xF0 + (h->kind & 0x0F) : h->kind);
-    *p++ = (uint8_t)((h->okind & 0x0F) | (h->flags << 4));
-    p = uvar(p, h->loop);
-    p = uvar(p, h->run);
+    *p++ = (uint8_t)((h->okind & 0x07) | (h->flags & 0x0F) << 3 |
+                     (same ? SAME : 0));
+    if (!same) {
+        p = uvar(p, h->loop);
+        p = uvar(p, h->run);
+        p = svar(p, (int64_t)(h->seq - j->seq));
+        p = uvar(p, len);
+    }
     p = uvar(p, h->task);
     p = uvar(p, h->object);
-    p = svar(p, (int64_t)(h->seq - j->seq));
     p = svar(p, h->time - j->time);
     p = svar(p, h->a);
     p = svar(p, h->b);
-    p = uvar(p, len);
+    j->loop = h->loop;
+    j->run = h->run;
     j->seq = h->seq;
     j->time = h->time;
     return p;
@@ -278,15 +291,10 @@ append(tl_journal *j, const tl_jrec *h, const void *payload, size_t len)
         }
         if (sizeof(block) + MAXHEAD + len > BLOCK) {
             uint8_t head[MAXHEAD];
-            uint64_t seq = j->seq;
-            int64_t time = j->time;
             p = encode(j, head, h, len);
             if ((rc = spill_big(j, head, (size_t)(p - head), payload,
-                                len)) != 0) {
-                j->seq = seq;           /* not written: no one saw it */
-                j->time = time;
-                stop(j, rc);
-            }
+                                len)) != 0)
+                stop(j, rc);    /* nothing follows to read it wrong */
             return;
         }
     }
@@ -400,33 +408,41 @@ get_s(const uint8_t **p, const uint8_t *lim, int64_t *v)
     return 1;
 }
 
+/* What decoding carries from one record to the next (encode()). */
+typedef struct ctx {
+    uint64_t loop, run, seq;
+    int64_t time;
+} ctx;
+
 /* Decodes the record at *p into r; its payload follows at the new *p. */
 static int
-decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, uint64_t *seq,
-       int64_t *time)
+decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
 {
-    uint64_t loop, run, task, object, len;
-    int64_t ds, dt;
+    uint64_t task, object, len = 0;
+    int64_t ds = 1, dt;
+    int same;
 
     if (lim - *p < 2)
         return 0;
     r->kind = (*p)[0] >= 0xF0 ? (uint16_t)(0xFFF0 + ((*p)[0] & 0x0F))
                               : (*p)[0];
-    r->okind = (*p)[1] & 0x0F;
-    r->flags = (*p)[1] >> 4;
+    r->okind = (*p)[1] & 0x07;
+    r->flags = ((*p)[1] >> 3) & 0x0F;
+    same = (*p)[1] & SAME;
     *p += 2;
-    if (!get_u(p, lim, &loop) || !get_u(p, lim, &run) ||
-        !get_u(p, lim, &task) || !get_u(p, lim, &object) ||
-        !get_s(p, lim, &ds) || !get_s(p, lim, &dt) ||
-        !get_s(p, lim, &r->a) || !get_s(p, lim, &r->b) ||
-        !get_u(p, lim, &len) || len > (uint64_t)(lim - *p))
+    if (!same && (!get_u(p, lim, &c->loop) || !get_u(p, lim, &c->run) ||
+                  !get_s(p, lim, &ds) || !get_u(p, lim, &len)))
         return 0;
-    r->loop = (uint32_t)loop;
-    r->run = (uint32_t)run;
+    if (!get_u(p, lim, &task) || !get_u(p, lim, &object) ||
+        !get_s(p, lim, &dt) || !get_s(p, lim, &r->a) ||
+        !get_s(p, lim, &r->b) || len > (uint64_t)(lim - *p))
+        return 0;
+    r->loop = (uint32_t)c->loop;
+    r->run = (uint32_t)c->run;
     r->task = (uint32_t)task;
     r->object = (uint32_t)object;
-    r->seq = *seq += (uint64_t)ds;
-    r->time = *time += dt;
+    r->seq = c->seq += (uint64_t)ds;
+    r->time = c->time += dt;
     r->commit = (uint32_t)len + 1;
     return 1;
 }
@@ -434,8 +450,7 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, uint64_t *seq,
 /* Calls fn for the whole records in [p, lim); 1 if it stopped at a torn
  * one, else what fn returned. */
 static int
-walk_block(const uint8_t *p, const uint8_t *lim, uint64_t *seq,
-           int64_t *time,
+walk_block(const uint8_t *p, const uint8_t *lim, ctx *c,
            int (*fn)(const tl_jrec *r, const void *payload, void *udata),
            void *udata, int *torn)
 {
@@ -443,7 +458,7 @@ walk_block(const uint8_t *p, const uint8_t *lim, uint64_t *seq,
 
     while (rc == 0 && p < lim) {
         tl_jrec r;
-        if (!decode(&p, lim, &r, seq, time)) {
+        if (!decode(&p, lim, &r, c)) {
             *torn = 1;                  /* stop at the last whole one */
             break;
         }
@@ -464,8 +479,8 @@ tl_journal_read(const char *path,
                 void *udata, tl_journal_end *end)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0, torn = 0;
-    uint64_t seq = 0, n = 0;
-    int64_t time = 0;
+    uint64_t n = 0;
+    ctx c = {0, 0, 0, 0};
     struct stat st;
     size_t size;
     block live = {0, 0, 0};
@@ -506,7 +521,7 @@ tl_journal_read(const char *path,
                 used = size - at;
             }
             rc = walk_block((const uint8_t *)m + at + sizeof b,
-                            (const uint8_t *)m + at + used, &seq, &time, fn,
+                            (const uint8_t *)m + at + used, &c, fn,
                             udata, &torn);
             if (!torn && live.state == END)
                 end->clean = 1;
@@ -524,7 +539,7 @@ tl_journal_read(const char *path,
         if ((b.word >> 32) != n || used < sizeof b || at + used > size)
             break;
         rc = walk_block((const uint8_t *)m + at + sizeof b,
-                        (const uint8_t *)m + at + used, &seq, &time, fn,
+                        (const uint8_t *)m + at + used, &c, fn,
                         udata, &torn);
         n += (used + BLOCK - 1) / BLOCK;
     }

@@ -17,10 +17,12 @@
  * the next number.  A record too big for it is a spilled block of its
  * own, as many units long as it needs.  Block n is read from the live
  * block when that one says n, else from its spilled copy; the live block
- * is the last.  A record is two bytes (kind; object kind | flags << 4)
- * and varints: loop, run, task, object, seq and time as differences from
- * the previous record, a, b, the payload length; then the payload.  An
- * event costs about 12 bytes.
+ * is the last.  A record is two bytes (kind; object kind | flags << 3 |
+ * SAME) and varints: unless SAME, the loop, the run, the seq's difference
+ * from the previous record's, the payload length; then the task, the
+ * object, the time's difference, a, b; then the payload.  SAME means the
+ * previous record's loop and run, the next seq, no payload.  An event
+ * costs about 9 bytes.
  */
 #ifndef TL_JOURNAL_H
 #define TL_JOURNAL_H
