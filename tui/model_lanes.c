@@ -49,7 +49,9 @@ lane_cell(int state, const tl_model_task *t, int64_t lo, int64_t hi)
     }
 }
 
-/* Marks RUNNING where a lane's task resumed in a column. */
+/* Marks RUNNING where a lane's task resumed in a column.  "+kind": a
+ * range scan, not the kind index, which would look each resume's row up
+ * apart (a quarter of the events are resumes). */
 static int
 lanes_ran(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
           size_t lane0, size_t nlanes, unsigned char *cells)
@@ -57,7 +59,7 @@ lanes_ran(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
     sqlite3_stmt *s;
 
     if (sqlite3_prepare_v2(m->db, "SELECT seq, loop, task FROM events WHERE "
-                                  "seq >= ?1 AND seq < ?2 AND kind = ?3",
+                                  "seq >= ?1 AND seq < ?2 AND +kind = ?3",
                            -1, &s, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_int64(s, 1, first);
