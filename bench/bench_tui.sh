@@ -274,8 +274,8 @@ lanes() {
         send_wait "^ swimlanes .* $z events? a column " -
     done
 }
+lanes_256() { lanes 256; }
 lanes_512() { lanes 512; }
-lanes_1024() { lanes 1024; }
 
 key "floor (j)" at_first "$(status_re 2)" j
 key "G (last event)" at_first "$(status_re "$last")" G
@@ -299,8 +299,8 @@ key "f kind run_end (sparse)" filter_typed "filter: kind run_end" Enter
 key "G through that filter" filtered_first "$(status_re "$run_end")" G
 key "f task (the last spawned)" task_typed "filter: task $late_task" Enter
 key "s swimlanes" at_far "^ swimlanes " s
-key "- zoom out, to 1024/col" lanes_512 "^ swimlanes .* 1024 events a column" -
-key "- zoom out, sampled" lanes_1024 \
+key "- zoom out, to 512/col" lanes_256 "^ swimlanes .* 512 events a column" -
+key "- zoom out, sampled" lanes_512 \
     "^ swimlanes .* events a column \\(sampled\\)" -
 tm send-keys -t "$sess" Escape
 

@@ -232,7 +232,7 @@ const char *tl_model_kind_name(const tl_model *m, int kind);
  * shows the state at its last event, and RUNNING if the task ran in it
  * (for zooms above TL_MODEL_LANE_EXACT the state is sampled at the
  * column's end only).  0, or -1 on a read error. */
-#define TL_MODEL_LANE_EXACT 1024
+#define TL_MODEL_LANE_EXACT 512   /* a screen replays up to ~50k events */
 int tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
                    size_t lane0, size_t nlanes, unsigned char *cells);
 /* The zoom after (dir > 0: more events per column) or before zoom. */
