@@ -5,9 +5,12 @@
  * becomes the trace (trace.db), unless TAPELOOP_RECORD_PARENT says that
  * `tapeloop record` will do it once the process has ended.  If the
  * process dies instead, the journal stays and the next tool converts it.
+ * A forked child records nothing: the journal and the trace are the
+ * parent's, and its exit leaves them alone.
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +28,20 @@ static struct {
     uint32_t nloops;            /* loop ids handed out */
     int failed;                 /* set up failed once: do not retry */
     int warned;                 /* said that recording stopped */
+    int child;                  /* a fork of the recording process */
 } rec;
+
+static void
+forked(void)
+{
+    rec.child = 1;
+}
 
 static void
 on_event(const tl_event *ev, void *udata)
 {
+    if (__builtin_expect(rec.child, 0))
+        return;                 /* a task's fork() went on in the child */
     if (__builtin_expect(tl_journal_append(rec.j, (uint32_t)(uintptr_t)udata,
                                            ev) != 0, 0) && !rec.warned) {
         rec.warned = 1;
@@ -102,7 +114,7 @@ at_exit(void)
     const char *parent = getenv("TAPELOOP_RECORD_PARENT");
     char err[256];
 
-    if (!rec.j)
+    if (!rec.j || rec.child)
         return;
     tl_journal_close(rec.j);
     rec.j = NULL;
@@ -112,7 +124,8 @@ at_exit(void)
         fprintf(stderr, "tapeloop: %s\n", err);
 }
 
-/* Opens the journal for path, once per process. */
+/* Opens the journal for path, once per process: 0, 1 in a forked child
+ * (which records nothing), or a negative TL_E*. */
 static int
 start(const char *path)
 {
@@ -120,6 +133,8 @@ start(const char *path)
     size_t n = strlen(path);
     int rc;
 
+    if (rec.child)
+        return 1;               /* not ours to write: no recording */
     if (rec.j)
         return strcmp(rec.trace, path) == 0 ? 0 : TL_EBUSY;
     if (rec.failed)
@@ -141,6 +156,7 @@ start(const char *path)
     }
     write_meta();
     atexit(at_exit);
+    pthread_atfork(NULL, NULL, forked);
     rec.failed = 0;
     return 0;
 }
@@ -153,7 +169,7 @@ tl__record_attach(tl_loop *loop, const char *path)
     int rc;
 
     if ((rc = start(path)) != 0)
-        return rc;
+        return rc > 0 ? 0 : rc;
     id = ++rec.nloops;
     snprintf(key, sizeof key, "seed.%u", id);
     snprintf(val, sizeof val, "%llu", (unsigned long long)loop->seed);

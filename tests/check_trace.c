@@ -1046,8 +1046,10 @@ END_TEST
 
 /* Child processes that record with tl_options.record, run a root that
  * yields n times, and end as told.  Events: run_start, spawn, resume,
- * n x (yield, resume), task_done, run_end = 2n + 5. */
-enum { END_EXIT, END_KILL, END_WAIT };
+ * n x (yield, resume), task_done, run_end = 2n + 5.  END_FORK: before it
+ * exits, the recorder forks a child that runs a loop of its own (asking
+ * to record too) and exits: the trace must not see it. */
+enum { END_EXIT, END_KILL, END_WAIT, END_FORK };
 
 static void *
 yields(void *arg)
@@ -1088,6 +1090,21 @@ recorder(const char *trace, long n, int how, int ready_fd, int via_env)
         if (how == END_WAIT)
             for (;;)
                 pause();
+        if (how == END_FORK) {
+            pid_t c;
+            int st;
+            fflush(NULL);
+            if ((c = fork()) == 0) {
+                if (tl_loop_new(&loop, &opt) != 0 ||
+                    tl_loop_run(loop, yields, (void *)7L, NULL) != 0)
+                    _exit(15);
+                tl_loop_free(loop);
+                exit(0);        /* its atexit must leave the journal be */
+            }
+            if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) ||
+                WEXITSTATUS(st) != 0)
+                _exit(16);
+        }
         exit(0);                /* at exit, the journal becomes the trace */
     }
 }
@@ -1154,6 +1171,16 @@ START_TEST(record_option_makes_a_trace_at_exit)
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
     ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
     EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 3 + 5);
+    sqlite3_close(d);
+    /* A fork that runs a loop and exits: the parent's trace only. */
+    at(p, "fork.db");
+    pid = recorder(p, 4, END_FORK, -1, 1);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
+    EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 4 + 5);
+    EXPECT_INT(d, "SELECT count(*) FROM runs", 1);
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='ended'", "normally");
     sqlite3_close(d);
 }
 END_TEST
