@@ -47,7 +47,7 @@ tl__next_step(tl_loop *loop)
 /* Switches out a task that has put itself where it belongs: straight to
  * the next task of the pass (one switch per step, not two), or back to the
  * scheduler when the pass is over.  Returns what the task was woken with. */
-static inline int
+static inline __attribute__((always_inline)) int
 tl__suspend(tl_task *t)
 {
     tl_loop *loop = t->loop;
@@ -60,14 +60,14 @@ tl__suspend(tl_task *t)
 }
 
 
-static inline int
+static inline __attribute__((always_inline)) int
 tl__yield_to_tail(tl_task *t, int rc)
 {
     tl__make_ready(t->loop, t, rc, NULL);
     return tl__suspend(t);
 }
 
-static inline int
+static inline __attribute__((always_inline)) int
 tl__park(tl_task *t, tl__link *list, int wait, void *obj)
 {
     if (t->loop->evmask)
