@@ -217,7 +217,7 @@ fail:
     return rc;
 }
 
-/* ---- records: varints, so an event costs ~12 bytes, not 56 -------------- */
+/* ---- records: varints, so an event costs ~9 bytes, not 56 --------------- */
 
 static uint8_t *
 uvar(uint8_t *p, uint64_t v)
@@ -364,20 +364,34 @@ tl_journal_close(tl_journal *j)
 
 /* ---- reading ------------------------------------------------------------ */
 
-int
-tl_journal_pid(const char *path)
+/* The header's 32-bit word at off (0 if the file is not a journal), or
+ * -errno. */
+static int
+head_word(const char *path, size_t off)
 {
     char head[HEAD];
-    uint32_t pid = 0;
+    uint32_t v = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0)
         return -errno;
     if (read(fd, head, HEAD) == HEAD &&
         memcmp(head, TL_JOURNAL_MAGIC, sizeof TL_JOURNAL_MAGIC) == 0)
-        memcpy(&pid, head + 28, sizeof pid);
+        memcpy(&v, head + off, sizeof v);
     close(fd);
-    return (int)pid;
+    return (int)v;
+}
+
+int
+tl_journal_pid(const char *path)
+{
+    return head_word(path, 28);
+}
+
+int
+tl_journal_version(const char *path)
+{
+    return head_word(path, 24);
 }
 
 /* Decoders: a varint at *p (before lim); 0 when cut short. */
@@ -447,8 +461,8 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
     return 1;
 }
 
-/* Calls fn for the whole records in [p, lim); 1 if it stopped at a torn
- * one, else what fn returned. */
+/* Calls fn for the whole records in [p, lim), and returns what fn last
+ * returned; sets *torn if it stopped at a record cut short. */
 static int
 walk_block(const uint8_t *p, const uint8_t *lim, ctx *c,
            int (*fn)(const tl_jrec *r, const void *payload, void *udata),

@@ -58,7 +58,7 @@ typedef struct tl_journal tl_journal;
 
 /* Creates (replacing) the journal at path.  0, or -errno. */
 int tl_journal_open(tl_journal **out, const char *path);
-/* Appends an END record, trims the file, closes.  NULL is a no-op. */
+/* Marks the end (state END), trims the file, closes.  NULL is a no-op. */
 void tl_journal_close(tl_journal *j);
 /* Appends one event of the given loop; returns tl_journal_error(j). */
 int tl_journal_append(tl_journal *j, uint32_t loop, const tl_event *ev);
@@ -70,6 +70,9 @@ int tl_journal_error(const tl_journal *j);
 /* The pid of the process that wrote the journal at path (0 if unknown),
  * or -errno. */
 int tl_journal_pid(const char *path);
+/* The format version of the journal at path (0 if not a journal), or
+ * -errno. */
+int tl_journal_version(const char *path);
 
 /* How a journal ended, as tl_journal_read found it. */
 typedef struct tl_journal_end {

@@ -57,6 +57,9 @@ struct tl_state {
 
 /* ---- growing arrays ------------------------------------------------------ */
 
+/* Ids past this are a damaged trace's: refused, not allocated for. */
+#define MAX_ID ((size_t)1 << 28)
+
 static void *
 grow(void *p, size_t *n, size_t want, size_t size)
 {
@@ -64,6 +67,8 @@ grow(void *p, size_t *n, size_t want, size_t size)
 
     if (want <= *n)
         return p;
+    if (want > MAX_ID)
+        return NULL;
     if (want < *n * 2)
         want = *n * 2;          /* ids climb one by one: amortise */
     if (!(q = realloc(p, want * size)))
@@ -94,6 +99,8 @@ loop_of(tl_state *st, uint32_t loop)
 static int
 task_slots(st_loop *L, uint32_t loop, size_t n)
 {
+    if (n > MAX_ID)
+        return -1;
     if (n > L->captask) {
         void *p = realloc(L->task, n * sizeof *L->task);
         if (!p)
@@ -114,7 +121,8 @@ task_of(st_loop *L, uint32_t loop, uint32_t id)
     if (!L || !id)
         return NULL;
     if (id > L->ntask &&
-        task_slots(L, loop, id + 15 > 2 * L->ntask ? id + 15 : 2 * L->ntask))
+        task_slots(L, loop, (size_t)id + 15 > 2 * L->ntask
+                                ? (size_t)id + 15 : 2 * L->ntask))
         return NULL;            /* ids climb one by one: amortise */
     return &L->task[id - 1];
 }
@@ -128,7 +136,7 @@ queue_of(st_loop *L, uint32_t loop, uint32_t id)
         return NULL;
     if (id > L->nqueue) {
         size_t n = L->nqueue;
-        if (!(p = grow(L->queue, &n, id + 7, sizeof *L->queue)))
+        if (!(p = grow(L->queue, &n, (size_t)id + 7, sizeof *L->queue)))
             return NULL;
         L->queue = p;
         for (size_t i = L->nqueue; i < n; i++) {
@@ -340,7 +348,8 @@ tl_state_apply(tl_state *st, int64_t seq, int64_t time, uint32_t loop,
         break;
     case TL_EV_LOCK_ACQUIRE:
     case TL_EV_LOCK_RELEASE: {
-        uint32_t *p = grow(L->owner, &L->nowner, object, sizeof *p);
+        uint32_t *p = object ? grow(L->owner, &L->nowner, object, sizeof *p)
+                             : NULL;    /* 0: a damaged trace's, no lock */
         if (p) {
             L->owner = p;
             p[object - 1] = kind == TL_EV_LOCK_ACQUIRE ? task : (uint32_t)b;
@@ -532,7 +541,7 @@ set_name(char ***arr, size_t *n, uint32_t id, const unsigned char *text)
 {
     void *p;
 
-    if (!id || !text || !*text || !(p = grow(*arr, n, id + 15,
+    if (!id || !text || !*text || !(p = grow(*arr, n, (size_t)id + 15,
                                             sizeof(char *))))
         return;                 /* "" is no name: nm() says it */
     *arr = p;
@@ -561,7 +570,7 @@ load_names(tl_state *st)
                 continue;
             if (k == 0) {
                 const char *how = (const char *)sqlite3_column_text(s, 5);
-                void *p = grow(L->nm.info, &L->nm.ninfo, id + 15,
+                void *p = grow(L->nm.info, &L->nm.ninfo, (size_t)id + 15,
                                sizeof *L->nm.info);
                 set_name(&L->nm.task, &L->nm.ntask, id, name);
                 set_name(&L->nm.msg, &L->nm.nmsg, id,
@@ -636,8 +645,7 @@ tl_state_peek(tl_state *st, int64_t seq, uint32_t loop, const uint32_t *ids,
     for (size_t i = 0; i < n; i++)
         states[i] = -1;
     sqlite3_bind_int64(st->ckpt, 1, seq);
-    if (sqlite3_step(st->ckpt) == SQLITE_ROW &&
-        sqlite3_column_int64(st->ckpt, 0) == seq) {
+    if (sqlite3_step(st->ckpt) == SQLITE_ROW) {
         r.p = sqlite3_column_blob(st->ckpt, 1);
         r.n = (size_t)sqlite3_column_bytes(st->ckpt, 1);
         GET(&r, v);

@@ -85,10 +85,12 @@ int tl_state_final(const tl_state *st);
  * tl_state_explain's calls leave it alone -- or tl_state_at. */
 size_t tl_state_tasks(const tl_state *st, const tl_st_task **out);
 size_t tl_state_queues(const tl_state *st, const tl_st_queue **out);
-/* From the checkpoint at seq exactly, without moving to it: the state of
- * each task ids[i] of loop that was alive there in states[i], -1 for the
- * others (not spawned yet, or ended: the tasks table says which).  0, or
- * -1 when there is no checkpoint at seq (or it cannot be read). */
+/* From the last checkpoint at or before seq, without moving to it: the
+ * state of each task ids[i] of loop that was alive there in states[i], -1
+ * for the others (not spawned yet, or ended: the tasks table says which).
+ * A sample: checkpoints lie every TL_STATE_EVERY events, or further apart
+ * when many tasks live.  0, or -1 when there is none (or it cannot be
+ * read). */
 int tl_state_peek(tl_state *st, int64_t seq, uint32_t loop,
                   const uint32_t *ids, size_t n, int *states);
 /* One task's state (tl_task_state, TL_ST_SLEEPING), -1 if not spawned

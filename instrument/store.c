@@ -264,6 +264,10 @@ fill(imp *m, const char *jpath, const char *dbpath,
     if (!(m->state = tl_state_new()))
         return fail(err, len, "%s: out of memory", jpath);
     rc = tl_journal_read(jpath, on_record, m, &end);
+    if (rc == TL_EINVAL && tl_journal_version(jpath) > 0)
+        return fail(err, len, "%s: a journal of format version %d; this "
+                    "tapeloop reads version %d", jpath,
+                    tl_journal_version(jpath), TL_JOURNAL_VERSION);
     if (rc == TL_EINVAL)
         return fail(err, len, "%s: not a tapeloop journal", jpath);
     if (rc < 0)

@@ -685,7 +685,7 @@ tl_model_snap_get(tl_model *m)
     m->snap.why = lines;
     m->snap.nwhy = lines ? n : 0;
     m->snap.ncycles = lines ? ncycles : 0;
-    /* After explain: it rebuilds the arrays these point into. */
+    /* After explain, which may rebuild the arrays these point into. */
     m->snap.ntasks = tl_state_tasks(m->st, &m->snap.tasks);
     m->snap.nqueues = tl_state_queues(m->st, &m->snap.queues);
     m->snap.seq = m->cur;

@@ -2,8 +2,9 @@
 /* model_lanes.c -- the model's swimlanes (model.h): what each task was
  * doing in each column of the schedule.  No curses.  Columns of up to
  * TL_MODEL_LANE_EXACT events replay every event (one state, moved
- * forward column by column); wider ones sit on checkpoints and are
- * loaded, not replayed, so any zoom costs about the same.
+ * forward column by column); wider ones are sampled: the visible tasks'
+ * states are read from the last checkpoint at or before each column's
+ * end, nothing replayed, so any zoom costs about the same.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -82,10 +83,12 @@ lanes_ran(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
     return 0;
 }
 
-/* The lanes' states at a checkpoint, read from it (tl_state_peek) rather
- * than loaded: a checkpoint of 100k tasks costs megabytes to load, a few
- * microseconds to read the live ones from.  Lanes of a task not alive
- * there get its end from the tasks table.  0, or -1: no checkpoint. */
+/* The lanes' states at the last checkpoint at or before hi, read from it
+ * (tl_state_peek) rather than loaded: a checkpoint of 100k tasks costs
+ * megabytes to load, a few microseconds to read the live ones from.
+ * Columns end on checkpoints (tl_model_lane_align) unless many tasks live
+ * and checkpoints lie further apart.  A task not alive there gets its end
+ * from the tasks table.  0, or -1: no checkpoint yet. */
 static int
 peek(tl_model *m, int64_t hi, const tl_model_task *mt, size_t n,
      uint32_t *ids, int *states)
