@@ -6,7 +6,8 @@
  * `tapeloop record` will do it once the process has ended.  If the
  * process dies instead, the journal stays and the next tool converts it.
  * A forked child records nothing: the journal and the trace are the
- * parent's, and its exit leaves them alone.
+ * parent's, and its exit leaves them alone.  Nor does a thread other than
+ * the one that started recording: the journal has one writer, unlocked.
  */
 #include <errno.h>
 #include <limits.h>
@@ -29,19 +30,38 @@ static struct {
     int failed;                 /* set up failed once: do not retry */
     int warned;                 /* said that recording stopped */
     int child;                  /* a fork of the recording process */
+    int foreign;                /* said that another thread's loop is not
+                                   recorded */
 } rec;
+
+static _Thread_local int writer; /* this thread writes the journal */
 
 static void
 forked(void)
 {
     rec.child = 1;
+    writer = 0;
+}
+
+/* A loop on another thread than the journal's writer (or in a forked
+ * child): its events are not recorded, and the first time says so. */
+static void
+not_writer(void)
+{
+    if (rec.child || rec.foreign)
+        return;
+    rec.foreign = 1;
+    fprintf(stderr, "tapeloop: %s: a loop on another thread than the one "
+                    "recording is not recorded\n", rec.trace);
 }
 
 static void
 on_event(const tl_event *ev, void *udata)
 {
-    if (__builtin_expect(rec.child, 0))
-        return;                 /* a task's fork() went on in the child */
+    if (__builtin_expect(!writer, 0)) {
+        not_writer();
+        return;
+    }
     if (__builtin_expect(tl_journal_append(rec.j, (uint32_t)(uintptr_t)udata,
                                            ev) != 0, 0) && !rec.warned) {
         rec.warned = 1;
@@ -124,8 +144,8 @@ at_exit(void)
         fprintf(stderr, "tapeloop: %s\n", err);
 }
 
-/* Opens the journal for path, once per process: 0, 1 in a forked child
- * (which records nothing), or a negative TL_E*. */
+/* Opens the journal for path, once per process: 0, 1 where recording is
+ * not this thread's (a forked child, another thread), or a TL_E*. */
 static int
 start(const char *path)
 {
@@ -135,8 +155,14 @@ start(const char *path)
 
     if (rec.child)
         return 1;               /* not ours to write: no recording */
+    if (rec.j && strcmp(rec.trace, path) != 0)
+        return TL_EBUSY;
+    if (rec.j && !writer) {
+        not_writer();
+        return 1;
+    }
     if (rec.j)
-        return strcmp(rec.trace, path) == 0 ? 0 : TL_EBUSY;
+        return 0;
     if (rec.failed)
         return TL_EINVAL;
     rec.failed = 1;
@@ -154,6 +180,7 @@ start(const char *path)
                 strerror(-rc));
         return rc;
     }
+    writer = 1;
     write_meta();
     atexit(at_exit);
     pthread_atfork(NULL, NULL, forked);

@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -1049,13 +1050,28 @@ END_TEST
  * n x (yield, resume), task_done, run_end = 2n + 5.  END_FORK: before it
  * exits, the recorder forks a child that runs a loop of its own (asking
  * to record too) and exits: the trace must not see it. */
-enum { END_EXIT, END_KILL, END_WAIT, END_FORK };
+enum { END_EXIT, END_KILL, END_WAIT, END_FORK, END_THREAD };
+
 
 static void *
 yields(void *arg)
 {
     for (long i = 0; i < (long)arg; i++)
         tl_yield();
+    return NULL;
+}
+
+/* A thread that runs a loop asking to record into the trace at arg. */
+static void *
+other_thread(void *arg)
+{
+    tl_options opt = {.record = arg};
+    tl_loop *loop;
+
+    if (tl_loop_new(&loop, &opt) != 0 ||
+        tl_loop_run(loop, yields, (void *)6L, NULL) != 0)
+        return (void *)1;
+    tl_loop_free(loop);
     return NULL;
 }
 
@@ -1090,6 +1106,13 @@ recorder(const char *trace, long n, int how, int ready_fd, int via_env)
         if (how == END_WAIT)
             for (;;)
                 pause();
+        if (how == END_THREAD) {
+            pthread_t th;
+            void *res = (void *)1;
+            if (pthread_create(&th, NULL, other_thread, (void *)trace) != 0 ||
+                pthread_join(th, &res) != 0 || res != NULL)
+                _exit(17);
+        }
         if (how == END_FORK) {
             pid_t c;
             int st;
@@ -1181,6 +1204,16 @@ START_TEST(record_option_makes_a_trace_at_exit)
     EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 4 + 5);
     EXPECT_INT(d, "SELECT count(*) FROM runs", 1);
     EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='ended'", "normally");
+    sqlite3_close(d);
+    /* Another thread's loop runs unrecorded, and says so once. */
+    at(p, "thread.db");
+    pid = recorder(p, 5, END_THREAD, -1, 0);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    expect_one_line(at(jp, "stderr"), "another thread");
+    ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
+    EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 5 + 5);
+    EXPECT_INT(d, "SELECT count(*) FROM runs", 1);
     sqlite3_close(d);
 }
 END_TEST
