@@ -110,6 +110,7 @@ load_tasks(tl_model *m)
 {
     sqlite3_stmt *s;
     size_t cap = 0;
+    int rc = 0;
 
     if (sqlite3_prepare_v2(m->db, "SELECT loop, id, coalesce(parent, 0), "
                                   "coalesce(spawn_seq, 0), "
@@ -121,8 +122,10 @@ load_tasks(tl_model *m)
         tl_model_task *t;
         if (m->ntasks == cap) {
             cap = cap ? cap * 2 : 64;
-            if (!(t = realloc(m->tasks, cap * sizeof *t)))
+            if (!(t = realloc(m->tasks, cap * sizeof *t))) {
+                rc = -1;        /* out of memory: no half a task list */
                 break;
+            }
             m->tasks = t;
         }
         t = &m->tasks[m->ntasks];
@@ -135,8 +138,13 @@ load_tasks(tl_model *m)
         t->end_state = end_state(s, 6);
         t->message = sqlite3_column_type(s, 7) == SQLITE_NULL
                          ? NULL : tl__model_clean(sqlite3_column_text(s, 7));
-        if (!t->name)
+        if (!t->name || (!t->message && sqlite3_column_type(s, 7) !=
+                                            SQLITE_NULL)) {
+            tl__model_free_str(t->name);
+            tl__model_free_str(t->message);
+            rc = -1;
             break;
+        }
         if (strlen(t->name) > m->name_max[0])
             m->name_max[0] = strlen(t->name);
         m->nfailed += t->end_state && !strcmp(t->end_state, "failed");
@@ -144,7 +152,7 @@ load_tasks(tl_model *m)
     }
     sqlite3_finalize(s);
     m->tasks = fit(m->tasks, m->ntasks, sizeof *m->tasks);
-    return 0;
+    return rc;
 }
 
 static int
