@@ -297,7 +297,9 @@ fi
 key "state at cursor, far" goto_far "tasks at $far " Enter
 key "f kind run_end (sparse)" filter_typed "filter: kind run_end" Enter
 key "G through that filter" filtered_first "$(status_re "$run_end")" G
-key "f task (the last spawned)" task_typed "filter: task $late_task" Enter
+if [ -n "$late_task" ]; then
+    key "f task (the last spawned)" task_typed "filter: task $late_task" Enter
+fi
 key "s swimlanes" at_far "^ swimlanes " s
 key "- zoom out, to 512/col" lanes_256 "^ swimlanes .* 512 events a column" -
 key "- zoom out, sampled" lanes_512 \
