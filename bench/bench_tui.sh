@@ -97,8 +97,10 @@ run_end=$(sql "SELECT max(e.seq) FROM events e JOIN kinds k USING(kind)
 run_end1=$(sql "SELECT min(e.seq) FROM events e JOIN kinds k USING(kind)
                 WHERE k.name = 'run_end'")
 # The task spawned last (as loop/id): a filter on it seeks to its events.
+# The status line says "task ID" when the trace has one loop.
 late_task=$(sql "SELECT loop || '/' || id FROM tasks
                  ORDER BY spawn_seq DESC LIMIT 1")
+late_re="filter: task ([0-9]+/)?${late_task#*/}"
 # A search that matches nothing: a kind the trace knows but never has.
 absent=$(sql "SELECT name FROM kinds WHERE kind NOT IN
               (SELECT DISTINCT kind FROM events) ORDER BY name DESC LIMIT 1")
@@ -298,7 +300,7 @@ key "state at cursor, far" goto_far "tasks at $far " Enter
 key "f kind run_end (sparse)" filter_typed "filter: kind run_end" Enter
 key "G through that filter" filtered_first "$(status_re "$run_end")" G
 if [ -n "$late_task" ]; then
-    key "f task (the last spawned)" task_typed "filter: task $late_task" Enter
+    key "f task (the last spawned)" task_typed "$late_re" Enter
 fi
 key "s swimlanes" at_far "^ swimlanes " s
 key "- zoom out, to 512/col" lanes_256 "^ swimlanes .* 512 events a column" -

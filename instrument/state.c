@@ -633,6 +633,18 @@ tl_state_open(tl_state **out, sqlite3 *db)
     return 0;
 }
 
+int64_t
+tl_state_checkpoint_at(tl_state *st, int64_t seq)
+{
+    int64_t ck = 0;
+
+    sqlite3_bind_int64(st->ckpt, 1, seq);
+    if (sqlite3_step(st->ckpt) == SQLITE_ROW)
+        ck = sqlite3_column_int64(st->ckpt, 0);     /* the blob stays unread */
+    sqlite3_reset(st->ckpt);
+    return ck;
+}
+
 int
 tl_state_peek(tl_state *st, int64_t seq, uint32_t loop, const uint32_t *ids,
               size_t n, int *states)

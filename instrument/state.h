@@ -93,6 +93,9 @@ size_t tl_state_queues(const tl_state *st, const tl_st_queue **out);
  * read). */
 int tl_state_peek(tl_state *st, int64_t seq, uint32_t loop,
                   const uint32_t *ids, size_t n, int *states);
+/* The seq of the last checkpoint at or before seq, 0 if none: what
+ * tl_state_peek would read, found without reading it. */
+int64_t tl_state_checkpoint_at(tl_state *st, int64_t seq);
 /* One task's state (tl_task_state, TL_ST_SLEEPING), -1 if not spawned
  * (yet): no copy of every task, for a reader that wants a few. */
 int tl_state_task_state(const tl_state *st, uint32_t loop, uint32_t id);

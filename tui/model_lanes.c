@@ -87,22 +87,32 @@ lanes_ran(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
  * (tl_state_peek) rather than loaded: a checkpoint of 100k tasks costs
  * megabytes to load, a few microseconds to read the live ones from.
  * Columns end on checkpoints (tl_model_lane_align) unless many tasks live
- * and checkpoints lie further apart.  A task not alive there gets its end
- * from the tasks table.  0, or -1: no checkpoint yet. */
+ * and checkpoints lie further apart; then columns share one, read once
+ * (*ck says which, raw keeps what it said).  A task not alive there gets
+ * its end from the tasks table.  0, or -1: no checkpoint yet. */
 static int
 peek(tl_model *m, int64_t hi, const tl_model_task *mt, size_t n,
-     uint32_t *ids, int *states)
+     uint32_t *ids, int *raw, int64_t *ck, int *states)
 {
-    for (size_t i = 0, j; i < n; i = j) {
+    int64_t at = tl_state_checkpoint_at(m->st, hi);
+
+    if (!at)
+        return -1;
+    for (size_t i = 0, j; at != *ck && i < n; i = j) {
         for (j = i; j < n && mt[j].loop == mt[i].loop; j++)
             ids[j - i] = mt[j].id;
-        if (tl_state_peek(m->st, hi, mt[i].loop, ids, j - i, states + i) != 0)
+        if (tl_state_peek(m->st, hi, mt[i].loop, ids, j - i, raw + i) != 0) {
+            *ck = 0;
             return -1;
+        }
     }
-    for (size_t i = 0; i < n; i++)
-        if (states[i] < 0 && mt[i].end_seq && mt[i].end_seq <= hi)
+    *ck = at;
+    for (size_t i = 0; i < n; i++) {
+        states[i] = raw[i];
+        if (raw[i] < 0 && mt[i].end_seq && mt[i].end_seq <= hi)
             states[i] = !strcmp(mt[i].end_state ? mt[i].end_state : "",
                                 "failed") ? TL_TASK_FAILED : TL_TASK_DONE;
+    }
     return 0;
 }
 
@@ -112,7 +122,8 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
 {
     const tl_model_task *mt;
     uint32_t *ids;
-    int *states;
+    int *states, *raw;
+    int64_t ck = 0;
 
     memset(cells, TL_LANE_NONE, ncols * nlanes);
     if (lane0 >= m->ntasks || zoom < 1)
@@ -121,12 +132,13 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
         nlanes = m->ntasks - lane0;
     mt = &m->tasks[lane0];
     ids = malloc((nlanes + 1) * sizeof *ids);
-    states = malloc((nlanes + 1) * sizeof *states);
+    states = malloc(2 * (nlanes + 1) * sizeof *states);
     if (!ids || !states) {
         free(ids);
         free(states);
         return -1;
     }
+    raw = states + nlanes + 1;
     /* The state at the cursor serves, and is rebuilt when next asked:
      * a second state would cost a second tl_state_open. */
     m->snap_ok = 0;
@@ -137,7 +149,7 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
         if (hi > m->last)
             hi = m->last;
         if (zoom <= TL_MODEL_LANE_EXACT ||
-            peek(m, hi, mt, nlanes, ids, states) != 0) {
+            peek(m, hi, mt, nlanes, ids, raw, &ck, states) != 0) {
             if (tl_state_at(m->st, hi) != 0) {
                 free(ids);
                 free(states);
