@@ -45,22 +45,44 @@ say(graph *g, const char *fmt, ...)
         g->nlines++;
 }
 
+/* The index of (loop, id) in an array of n elements of size bytes whose
+ * first two members are the loop and the id, in (loop, id) order (as
+ * tl_state_tasks and tl_state_queues give them); n if absent.  Halving:
+ * 100k blocked tasks each looking up their releasers must not cost n^2. */
+static size_t
+lookup(const void *arr, size_t n, size_t size, uint32_t loop, uint32_t id)
+{
+    size_t lo = 0, hi = n;
+    uint64_t key = (uint64_t)loop << 32 | id;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const uint32_t *e = (const void *)((const char *)arr + mid * size);
+        uint64_t k = (uint64_t)e[0] << 32 | e[1];
+        if (k == key)
+            return mid;
+        if (k < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return n;
+}
+
 static const tl_st_task *
 find(const graph *g, uint32_t loop, uint32_t id)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (g->t[i].loop == loop && g->t[i].id == id)
-            return &g->t[i];
-    return NULL;
+    size_t i = lookup(g->t, g->n, sizeof *g->t, loop, id);
+
+    return i < g->n ? &g->t[i] : NULL;
 }
 
 static const tl_st_queue *
 queue(const graph *g, uint32_t loop, uint32_t id)
 {
-    for (size_t i = 0; i < g->nq; i++)
-        if (g->q[i].loop == loop && g->q[i].id == id)
-            return &g->q[i];
-    return NULL;
+    size_t i = lookup(g->q, g->nq, sizeof *g->q, loop, id);
+
+    return i < g->nq ? &g->q[i] : NULL;
 }
 
 static int
