@@ -182,11 +182,20 @@ explain_task(graph *g, const tl_st_task *t)
     }
 }
 
-/* Tarjan's strongly connected components over blocked tasks. */
+/* Tarjan's strongly connected components over blocked tasks, with a stack
+ * of its own: a join chain of 100k tasks would overflow the thread's. */
+typedef struct frame {
+    size_t v;                   /* the task being visited */
+    uint32_t r[16];             /* its releasers ... */
+    unsigned char n, i;         /* ... how many, the next to follow */
+    unsigned char self;         /* it can release itself */
+} frame;
+
 typedef struct scc {
     graph *g;
     int *index, *low, *onstack;
     size_t *stack, sp;
+    frame *frames;              /* the visit's path, at most n deep */
     int next;
     size_t ncycles;
 } scc;
@@ -196,12 +205,12 @@ report_cycle(scc *s, size_t *members, size_t n)
 {
     graph *g = s->g;
     char line[1024] = "cycle: ", c[400];
-    size_t at = strlen(line);
+    size_t at = strlen(line), i;
 
-    for (size_t i = 0; i < n; i++) {
+    for (i = 0; i < n; i++) {
         const tl_st_task *t = &g->t[members[n - 1 - i]];
         uint32_t r[16];
-        size_t k = releasers(g, t, r, 16);
+        size_t k = releasers(g, t, r, 16), mark = at;
         clause(g, t, c, sizeof c);
         at += (size_t)snprintf(line + at, sizeof line - at, "%s%s", i ? "; " : "",
                                c);
@@ -214,47 +223,66 @@ report_cycle(scc *s, size_t *members, size_t n)
              j++)
             at += (size_t)snprintf(line + at, sizeof line - at, "%stask %u",
                                    j ? ", " : "", r[j]);
-        if (at >= sizeof line)
+        if (at >= sizeof line || (at >= sizeof line - 96 && i + 1 < n)) {
+            at = mark;          /* no room for it and the tail: cut here */
+            line[at] = 0;
             break;
+        }
     }
+    if (i < n)                  /* a long one: say how long */
+        snprintf(line + at, sizeof line - at,
+                 "%s... %zu more (%zu tasks in the cycle)", i ? "; " : "",
+                 n - i, n);
     say(g, "%s", line);
     s->ncycles++;
 }
 
+/* Starts the visit of v: frame f. */
 static void
-strong(scc *s, size_t v)
+visit(scc *s, frame *f, size_t v)
 {
-    graph *g = s->g;
-    uint32_t r[16];
-    size_t n = releasers(g, &g->t[v], r, 16);
-    int self = 0;
-
+    f->v = v;
+    f->n = (unsigned char)releasers(s->g, &s->g->t[v], f->r, 16);
+    f->i = f->self = 0;
     s->index[v] = s->low[v] = s->next++;
     s->stack[s->sp++] = v;
     s->onstack[v] = 1;
-    for (size_t i = 0; i < n; i++) {
-        const tl_st_task *w = find(g, g->t[v].loop, r[i]);
-        size_t wi;
-        if (!blocked(w))
+}
+
+static void
+strong(scc *s, size_t root)
+{
+    graph *g = s->g;
+    size_t depth = 1;
+
+    visit(s, &s->frames[0], root);
+    while (depth) {
+        frame *f = &s->frames[depth - 1];
+        size_t v = f->v;
+        if (f->i < f->n) {                      /* the next edge */
+            const tl_st_task *w = find(g, g->t[v].loop, f->r[f->i++]);
+            size_t wi;
+            if (!blocked(w))
+                continue;
+            wi = (size_t)(w - g->t);
+            f->self |= wi == v;
+            if (s->index[wi] < 0)
+                visit(s, &s->frames[depth++], wi);
+            else if (s->onstack[wi] && s->index[wi] < s->low[v])
+                s->low[v] = s->index[wi];
             continue;
-        wi = (size_t)(w - g->t);
-        self |= wi == v;
-        if (s->index[wi] < 0) {
-            strong(s, wi);
-            if (s->low[wi] < s->low[v])
-                s->low[v] = s->low[wi];
-        } else if (s->onstack[wi] && s->index[wi] < s->low[v]) {
-            s->low[v] = s->index[wi];
         }
-    }
-    if (s->low[v] == s->index[v]) {
-        size_t start = s->sp;
-        do
-            s->onstack[s->stack[--start]] = 0;
-        while (s->stack[start] != v);
-        if (s->sp - start > 1 || self)
-            report_cycle(s, s->stack + start, s->sp - start);
-        s->sp = start;
+        if (s->low[v] == s->index[v]) {         /* v roots a component */
+            size_t start = s->sp;
+            do
+                s->onstack[s->stack[--start]] = 0;
+            while (s->stack[start] != v);
+            if (s->sp - start > 1 || f->self)
+                report_cycle(s, s->stack + start, s->sp - start);
+            s->sp = start;
+        }
+        if (--depth && s->low[v] < s->low[s->frames[depth - 1].v])
+            s->low[s->frames[depth - 1].v] = s->low[v];
     }
 }
 
@@ -321,7 +349,8 @@ tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles)
     s.low = malloc((g.n + 1) * sizeof *s.low);
     s.onstack = calloc(g.n + 1, sizeof *s.onstack);
     s.stack = malloc((g.n + 1) * sizeof *s.stack);
-    if (s.index && s.low && s.onstack && s.stack) {
+    s.frames = malloc((g.n + 1) * sizeof *s.frames);
+    if (s.index && s.low && s.onstack && s.stack && s.frames) {
         for (size_t i = 0; i < g.n; i++)
             s.index[i] = -1;
         for (size_t i = 0; i < g.n; i++)
@@ -332,6 +361,7 @@ tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles)
     free(s.low);
     free(s.onstack);
     free(s.stack);
+    free(s.frames);
     if (tl_state_final(st))
         dead_ends(&g);
     *ncycles = s.ncycles;

@@ -6,9 +6,12 @@
  * "b" then "a", a latch making sure each holds its first before it asks
  * for its second.  `cycle fail` is no cycle but a failure, for the TUI's
  * `e`: ping fails with a message, and pong, which waits for what ping
- * would have put, hangs.  In every mode tl_loop_run returns TL_EDEADLOCK
- * and the program exits 1; bad usage exits 2. */
+ * would have put, hangs.  `cycle ring N`: N tasks, each joining the next,
+ * the last joining the first -- a cycle as long as the wait-for graph's
+ * walk is deep.  In every mode tl_loop_run returns TL_EDEADLOCK and the
+ * program exits 1; bad usage exits 2. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tapeloop.h"
@@ -69,6 +72,33 @@ fail_side(void *arg)
     return NULL;
 }
 
+/* ring: the tasks, and the latch that holds them until all exist. */
+static tl_task **ring;
+static long nring;
+static tl_latch *all;
+
+static void *
+ring_side(void *arg)
+{
+    long i = (long)arg;
+
+    tl_latch_wait(all);
+    tl_join(ring[(i + 1) % nring], NULL);
+    return NULL;
+}
+
+static void *
+ring_root(void *arg)
+{
+    (void)arg;
+    for (long i = 0; i < nring; i++)
+        if (tl_spawn(&ring[i], ring_side, (void *)i, NULL) != 0)
+            tl_fail("spawn %ld failed", i);
+    tl_latch_count_down(all);
+    tl_join(ring[0], NULL);
+    return NULL;
+}
+
 /* The root: spawns ping (side 0) and pong (side 1) and joins them. */
 static void *
 root(void *arg)
@@ -90,6 +120,18 @@ main(int argc, char **argv)
     tl_loop *loop;
     int rc;
 
+    if (argc == 3 && !strcmp(argv[1], "ring") &&
+        (nring = atol(argv[2])) > 1) {
+        if (!(ring = calloc((size_t)nring, sizeof *ring)) ||
+            tl_loop_new(&loop, NULL) != 0 || tl_latch_new(&all, 1, "all") != 0)
+            return 2;
+        rc = tl_loop_run(loop, ring_root, NULL, NULL);
+        printf("cycle ring: %s\n", rc ? tl_err_name(rc) : "no deadlock");
+        tl_loop_free(loop);
+        tl_latch_free(all);
+        free(ring);
+        return rc == TL_EDEADLOCK ? 1 : rc ? 2 : 0;
+    }
     if (argc == 2 && !strcmp(argv[1], "queues"))
         P.side = queues_side;
     else if (argc == 2 && !strcmp(argv[1], "locks"))
@@ -97,7 +139,7 @@ main(int argc, char **argv)
     else if (argc == 2 && !strcmp(argv[1], "fail"))
         P.side = fail_side;
     else {
-        fprintf(stderr, "usage: cycle queues|locks|fail\n");
+        fprintf(stderr, "usage: cycle queues|locks|fail|ring N\n");
         return 2;
     }
     if (tl_loop_new(&loop, NULL) != 0 ||
