@@ -214,6 +214,10 @@ fail:
 void
 tl__task_free(tl_task *t)
 {
+    /* Tasks still joining t (a loop freed after a deadlock) must not be
+     * left linked into its freed list. */
+    while (!tl__list_empty(&t->joiners))
+        tl__list_del(t->joiners.next);
     tl__list_del(&t->link);
     tl__list_del(&t->all);
     tl__stack_put(&t->loop->pool, &t->stack);

@@ -610,6 +610,27 @@ START_TEST(deadlock_is_reported_then_resolved)
 }
 END_TEST
 
+/* Two tasks joining each other: a join cycle. */
+static tl_task *pair[2];
+
+static void *
+join_other(void *arg)
+{
+    tl_yield();                 /* both exist by now */
+    tl_join(pair[!(long)arg], NULL);
+    return NULL;
+}
+
+static void *
+join_cycle_root(void *arg)
+{
+    (void)arg;
+    tl_spawn(&pair[0], join_other, (void *)0L, "a");
+    tl_spawn(&pair[1], join_other, (void *)1L, "b");
+    tl_join(pair[0], NULL);
+    return NULL;
+}
+
 START_TEST(free_after_deadlock_is_clean)
 {
     tl_loop *loop;
@@ -620,6 +641,11 @@ START_TEST(free_after_deadlock_is_clean)
                      TL_EDEADLOCK);
     tl_loop_free(loop);         /* frees blocked tasks and their stacks */
     tl_queue_free(dq);          /* detached: nothing to wake */
+    /* A task freed before the task joining it (ASan watches). */
+    ck_assert_int_eq(tl_loop_new(&loop, NULL), 0);
+    ck_assert_int_eq(tl_loop_run(loop, join_cycle_root, NULL, NULL),
+                     TL_EDEADLOCK);
+    tl_loop_free(loop);
 }
 END_TEST
 
