@@ -57,7 +57,7 @@ cmd_deadlocks(int argc, char **argv)
         sqlite3_close(db);
         return EXIT_USAGE;
     }
-    n = tl_state_explain(st, &lines, &cycles);
+    n = tl_state_explain(st, &lines, &cycles, 0);
     printf("%s at seq %lld of %lld%s\n", path, (long long)at, (long long)last,
            dl > 0 && at >= dl ? ": the run deadlocked" : "");
     for (size_t i = 0; i < n; i++)

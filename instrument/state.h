@@ -106,11 +106,15 @@ const char *tl_state_name(const tl_state *st, uint32_t loop, int okind,
                           uint32_t id);
 
 /* The wait-for graph in words: one line per blocked task (what it waits
- * on, who could release it), then one line per cycle ("cycle: ..."), then
- * -- only where tl_state_final -- one line per queue whose producers (or
- * consumers) all ended, or never were.  Returns how many lines (each
- * malloc'd, in *lines, itself malloc'd); *ncycles says how many cycles. */
-size_t tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles);
+ * on, who could release it) -- at most max of them, then one saying how
+ * many more, when max is not 0 -- then one line per cycle ("cycle: ..."),
+ * then -- only where tl_state_final -- one line per queue whose producers
+ * (or consumers) all ended, or never were.  Cycles and dead ends are
+ * found among all the blocked tasks, whatever max.  Returns how many
+ * lines (each malloc'd, in *lines, itself malloc'd); *ncycles says how
+ * many cycles. */
+size_t tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles,
+                        size_t max);
 void tl_state_lines_free(char **lines, size_t n);
 
 /* The seq of the trace's last deadlock event, 0 if none; -1 on error. */

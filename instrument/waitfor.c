@@ -333,17 +333,29 @@ dead_ends(graph *g)
 }
 
 size_t
-tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles)
+tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles,
+                 size_t max)
 {
     graph g = {0};
     scc s = {0};
+    size_t said = 0, more = 0;
 
     g.st = st;
     g.n = tl_state_tasks(st, &g.t);
     g.nq = tl_state_queues(st, &g.q);
-    for (size_t i = 0; i < g.n; i++)
-        if (blocked(&g.t[i]))
+    for (size_t i = 0; i < g.n; i++) {
+        if (!blocked(&g.t[i]))
+            continue;
+        if (max && said == max) {
+            more++;
+        } else {
             explain_task(&g, &g.t[i]);
+            said++;
+        }
+    }
+    if (more)
+        say(&g, "... and %zu more blocked tasks (`tapeloop deadlocks --at "
+                "%lld` lists them all)", more, (long long)tl_state_seq(st));
     s.g = &g;
     s.index = malloc((g.n + 1) * sizeof *s.index);
     s.low = malloc((g.n + 1) * sizeof *s.low);

@@ -668,7 +668,7 @@ tl_model_snap_get(tl_model *m)
     m->snap_ok = 0;
     if (tl_state_at(m->st, m->cur) != 0)
         return NULL;
-    n = tl_state_explain(m->st, &lines, &ncycles);
+    n = tl_state_explain(m->st, &lines, &ncycles, TL_MODEL_WHY_MAX);
     if (ncycles > n)
         ncycles = n;
     /* The cycles and dead ends come last from tl_state_explain: they go

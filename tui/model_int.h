@@ -11,6 +11,9 @@
 #include "model.h"
 
 #define TL_MODEL_FEW 256         /* a filter this few pass is kept whole */
+#define TL_MODEL_WHY_MAX 1000    /* blocked tasks the why pane words; the
+                                    rest are counted (tapeloop deadlocks
+                                    lists them all) */
 
 typedef struct tl__msync {      /* a flag, lock, cond or latch */
     uint32_t loop, id;          /* key */
