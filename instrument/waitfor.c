@@ -18,6 +18,9 @@
 typedef struct graph {
     const tl_st_task *t;        /* all tasks */
     size_t n;
+    size_t *first;              /* where each loop's tasks start in t (by
+                                   loop - 1; ids are dense from 1) */
+    uint32_t nloops;
     const tl_st_queue *q;       /* all queues */
     size_t nq;
     const tl_state *st;
@@ -72,8 +75,15 @@ lookup(const void *arr, size_t n, size_t size, uint32_t loop, uint32_t id)
 static const tl_st_task *
 find(const graph *g, uint32_t loop, uint32_t id)
 {
-    size_t i = lookup(g->t, g->n, sizeof *g->t, loop, id);
+    size_t i;
 
+    /* A loop's spawned tasks have ids 1..k: the place is known. */
+    if (loop && loop <= g->nloops && id) {
+        i = g->first[loop - 1] + id - 1;
+        if (i < g->n && g->t[i].loop == loop && g->t[i].id == id)
+            return &g->t[i];
+    }
+    i = lookup(g->t, g->n, sizeof *g->t, loop, id);
     return i < g->n ? &g->t[i] : NULL;
 }
 
@@ -343,6 +353,12 @@ tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles,
     g.st = st;
     g.n = tl_state_tasks(st, &g.t);
     g.nq = tl_state_queues(st, &g.q);
+    g.nloops = g.n ? g.t[g.n - 1].loop : 0;
+    if ((g.first = calloc(g.nloops + 1, sizeof *g.first)) != NULL)
+        for (size_t i = g.n; i-- > 0;)
+            g.first[g.t[i].loop - 1] = i;       /* ends at each loop's first */
+    else
+        g.nloops = 0;
     for (size_t i = 0; i < g.n; i++) {
         if (!blocked(&g.t[i]))
             continue;
@@ -374,6 +390,7 @@ tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles,
     free(s.onstack);
     free(s.stack);
     free(s.frames);
+    free(g.first);
     if (tl_state_final(st))
         dead_ends(&g);
     *ncycles = s.ncycles;
