@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "varint.h"
 
 #define HEAD 4096                       /* file header: a page, as mmap
                                            offsets must be page-aligned */
@@ -219,23 +220,6 @@ fail:
 
 /* ---- records: varints, so an event costs ~9 bytes, not 56 --------------- */
 
-static uint8_t *
-uvar(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
-static uint8_t *
-svar(uint8_t *p, int64_t v)
-{
-    return uvar(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
 #define MAXHEAD 80              /* the longest encoded head */
 
 /* Encodes a record's head at p; returns its end.  Two bytes -- the kind;
@@ -255,16 +239,16 @@ encode(tl_journal *j, uint8_t *p, const tl_jrec *h, size_t len)
     *p++ = (uint8_t)((h->okind & 0x07) | (h->flags & 0x0F) << 3 |
                      (same ? SAME : 0));
     if (!same) {
-        p = uvar(p, h->loop);
-        p = uvar(p, h->run);
-        p = svar(p, (int64_t)(h->seq - j->seq));
-        p = uvar(p, len);
+        p = tl__uvar_put(p, h->loop);
+        p = tl__uvar_put(p, h->run);
+        p = tl__svar_put(p, (int64_t)(h->seq - j->seq));
+        p = tl__uvar_put(p, len);
     }
-    p = uvar(p, h->task);
-    p = uvar(p, h->object);
-    p = svar(p, h->time - j->time);
-    p = svar(p, h->a);
-    p = svar(p, h->b);
+    p = tl__uvar_put(p, h->task);
+    p = tl__uvar_put(p, h->object);
+    p = tl__svar_put(p, h->time - j->time);
+    p = tl__svar_put(p, h->a);
+    p = tl__svar_put(p, h->b);
     j->loop = h->loop;
     j->run = h->run;
     j->seq = h->seq;
@@ -394,34 +378,6 @@ tl_journal_version(const char *path)
     return head_word(path, 24);
 }
 
-/* Decoders: a varint at *p (before lim); 0 when cut short. */
-static int
-get_u(const uint8_t **p, const uint8_t *lim, uint64_t *v)
-{
-    uint64_t x = 0;
-
-    for (int shift = 0; *p < lim && shift < 64; shift += 7) {
-        uint8_t b = *(*p)++;
-        x |= (uint64_t)(b & 0x7F) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int
-get_s(const uint8_t **p, const uint8_t *lim, int64_t *v)
-{
-    uint64_t u;
-
-    if (!get_u(p, lim, &u))
-        return 0;
-    *v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
-    return 1;
-}
-
 /* What decoding carries from one record to the next (encode()). */
 typedef struct ctx {
     uint64_t loop, run, seq;
@@ -444,12 +400,13 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
     r->flags = ((*p)[1] >> 3) & 0x0F;
     same = (*p)[1] & SAME;
     *p += 2;
-    if (!same && (!get_u(p, lim, &c->loop) || !get_u(p, lim, &c->run) ||
-                  !get_s(p, lim, &ds) || !get_u(p, lim, &len)))
+    if (!same && (!tl__uvar_get(p, lim, &c->loop) ||
+                  !tl__uvar_get(p, lim, &c->run) ||
+                  !tl__svar_get(p, lim, &ds) || !tl__uvar_get(p, lim, &len)))
         return 0;
-    if (!get_u(p, lim, &task) || !get_u(p, lim, &object) ||
-        !get_s(p, lim, &dt) || !get_s(p, lim, &r->a) ||
-        !get_s(p, lim, &r->b) || len > (uint64_t)(lim - *p))
+    if (!tl__uvar_get(p, lim, &task) || !tl__uvar_get(p, lim, &object) ||
+        !tl__svar_get(p, lim, &dt) || !tl__svar_get(p, lim, &r->a) ||
+        !tl__svar_get(p, lim, &r->b) || len > (uint64_t)(lim - *p))
         return 0;
     r->loop = (uint32_t)c->loop;
     r->run = (uint32_t)c->run;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "state.h"
+#include "varint.h"
 
 typedef struct names {          /* one loop's names, loaded for readers */
     char **task, **queue, **sync;   /* by id - 1 */
@@ -49,6 +50,8 @@ struct tl_state {
     size_t nflat, capflat;
     uint64_t genflat;           /* ... as of this gen (0: never built) */
     tl_st_queue *flatq;         /* every queue */
+    char *peek;                 /* tl_state_peek's bytes of a checkpoint */
+    size_t cappeek;
     sqlite3 *db;                /* readers: the trace (borrowed) */
     int64_t last;               /* its last event's seq */
     int64_t deadlock;           /* its deadlock event's seq, 0 if none */
@@ -243,6 +246,7 @@ tl_state_free(tl_state *st)
     free(st->loop);
     free(st->flat);
     free(st->flatq);
+    free(st->peek);
     sqlite3_finalize(st->ckpt);
     sqlite3_finalize(st->events);
     free(st);
@@ -389,13 +393,35 @@ put(buf *b, const void *p, size_t n)
 
 #define PUT(b, v) put((b), &(v), sizeof(v))
 
-#define CKPT_VERSION 2            /* the layout below; readers check it */
+#define CKPT_VERSION 3            /* the layout below; readers check it */
+
+/* A live task, in varints (about 20 bytes, not sizeof(tl_st_task)): its
+ * id as the difference from the previous one's, then the fields that
+ * name and message aside make its state. */
+static void
+put_task(buf *b, const tl_st_task *t, uint32_t *prev)
+{
+    uint8_t rec[96], *p = rec;
+
+    p = tl__uvar_put(p, t->id - *prev);
+    p = tl__uvar_put(p, t->parent);
+    p = tl__svar_put(p, t->state);
+    p = tl__svar_put(p, t->wait);
+    p = tl__svar_put(p, t->okind);
+    p = tl__uvar_put(p, t->object);
+    p = tl__svar_put(p, t->since);
+    p = tl__svar_put(p, t->since_seq);
+    p = tl__svar_put(p, t->until);
+    *prev = t->id;
+    put(b, rec, (size_t)(p - rec));
+}
 
 void *
 tl_state_save(const tl_state *st, size_t *len)
 {
     buf b = {0};
     uint64_t n = st->nloop, v = CKPT_VERSION;
+    uint32_t prev;
 
     PUT(&b, v);
     PUT(&b, st->seq);
@@ -410,13 +436,10 @@ tl_state_save(const tl_state *st, size_t *len)
         for (size_t i = 0; i < nt; i++)
             nlive += (uint64_t)task_alive(&L->task[i]);
         PUT(&b, nlive);
-        for (size_t i = 0; i < nt; i++) {
-            tl_st_task t = L->task[i];
-            if (!task_alive(&t))
-                continue;
-            t.name = t.message = NULL;
-            PUT(&b, t);
-        }
+        prev = 0;
+        for (size_t i = 0; i < nt; i++)
+            if (task_alive(&L->task[i]))
+                put_task(&b, &L->task[i], &prev);
         PUT(&b, nq);
         for (size_t i = 0; i < nq; i++) {
             tl_st_queue q = L->queue[i];
@@ -462,6 +485,43 @@ get(rd *r, void *out, size_t n)
 
 #define GET(r, v) get((r), &(v), sizeof(v))
 
+/* Reads a task put_task wrote, of loop, into *t (r->bad when cut); v2
+ * checkpoints (older traces) hold the struct itself. */
+static void
+get_task(rd *r, tl_st_task *t, uint32_t loop, uint32_t *prev, uint64_t v)
+{
+    const uint8_t *p = (const uint8_t *)r->p + r->at,
+                  *lim = (const uint8_t *)r->p + r->n;
+    uint64_t id, parent, object;
+    int64_t state, wait, okind;
+
+    if (v == 2) {
+        GET(r, *t);
+        t->name = t->message = NULL;
+        return;
+    }
+    if (r->bad || r->at > r->n ||
+        !tl__uvar_get(&p, lim, &id) || !tl__uvar_get(&p, lim, &parent) ||
+        !tl__svar_get(&p, lim, &state) || !tl__svar_get(&p, lim, &wait) ||
+        !tl__svar_get(&p, lim, &okind) || !tl__uvar_get(&p, lim, &object) ||
+        !tl__svar_get(&p, lim, &t->since) ||
+        !tl__svar_get(&p, lim, &t->since_seq) ||
+        !tl__svar_get(&p, lim, &t->until) || id > UINT32_MAX - *prev) {
+        r->bad = 1;
+        return;
+    }
+    *prev += (uint32_t)id;
+    t->loop = loop;
+    t->id = *prev;
+    t->parent = (uint32_t)parent;
+    t->state = (int)state;
+    t->wait = (int)wait;
+    t->okind = (int)okind;
+    t->object = (uint32_t)object;
+    t->name = t->message = NULL;
+    r->at = (size_t)(p - (const uint8_t *)r->p);
+}
+
 static uint32_t *
 get_ids(rd *r, size_t *count)
 {
@@ -487,7 +547,7 @@ load(tl_state *st, const void *data, size_t len)
 
     clear(st);
     GET(&r, v);
-    if (v != CKPT_VERSION)
+    if (v != CKPT_VERSION && v != 2)
         return -1;
     GET(&r, st->seq);
     GET(&r, st->time);
@@ -495,6 +555,7 @@ load(tl_state *st, const void *data, size_t len)
     for (uint32_t l = 1; !r.bad && l <= nl; l++) {
         st_loop *L = loop_of(st, l);
         uint64_t nt = 0, nq = 0, no = 0;
+        uint32_t prev = 0;
         if (!L)
             return -1;
         uint64_t nlive = 0;
@@ -508,8 +569,8 @@ load(tl_state *st, const void *data, size_t len)
             return -1;
         for (size_t i = 0; i < nlive && !r.bad; i++) {
             tl_st_task t;
-            GET(&r, t);
-            if (t.id >= 1 && t.id <= nt) {
+            get_task(&r, &t, l, &prev, v);
+            if (!r.bad && t.id >= 1 && t.id <= nt) {
                 L->task[t.id - 1] = t;
                 st->live++;
             }
@@ -645,64 +706,105 @@ tl_state_checkpoint_at(tl_state *st, int64_t seq)
     return ck;
 }
 
-int
-tl_state_peek(tl_state *st, int64_t seq, uint32_t loop, const uint32_t *ids,
-              size_t n, int *states)
+/* tl_state_peek's reading of a checkpoint's (first) bytes in r: 0, or -1
+ * where the bytes ran out or made no sense. */
+static int
+peek_parse(rd *r, uint32_t loop, const uint32_t *ids, size_t n,
+           uint32_t maxid, int *states)
 {
     uint64_t v = 0, nl = 0;
-    int64_t at = 0;
-    int found = -1;
-    rd r = {0};
+    int64_t skip;
+    uint32_t prev;
 
-    for (size_t i = 0; i < n; i++)
-        states[i] = -1;
-    sqlite3_bind_int64(st->ckpt, 1, seq);
-    if (sqlite3_step(st->ckpt) == SQLITE_ROW) {
-        r.p = sqlite3_column_blob(st->ckpt, 1);
-        r.n = (size_t)sqlite3_column_bytes(st->ckpt, 1);
-        GET(&r, v);
-        GET(&r, at);
-        GET(&r, at);            /* time: not wanted */
-        GET(&r, nl);
-        found = v == CKPT_VERSION && !r.bad ? 0 : -1;
-    }
+    GET(r, v);
+    GET(r, skip);               /* seq */
+    GET(r, skip);               /* time */
+    GET(r, nl);
+    if (v != CKPT_VERSION && v != 2)
+        return -1;
     /* Loop by loop (load()'s layout) to the one asked for, reading its
-     * live tasks only. */
-    for (uint32_t l = 1; found == 0 && !r.bad && l <= nl && l <= loop; l++) {
+     * live tasks only, and those only up to the highest id asked for. */
+    for (uint32_t l = 1; !r->bad && l <= nl && l <= loop; l++) {
         uint64_t nt = 0, nlive = 0, nq = 0, no = 0, k = 0;
         uint32_t running;
-        GET(&r, running);
-        GET(&r, nt);
-        GET(&r, nlive);
-        for (uint64_t i = 0; i < nlive && !r.bad; i++) {
+        GET(r, running);
+        GET(r, nt);
+        GET(r, nlive);
+        prev = 0;
+        for (uint64_t i = 0; i < nlive && !r->bad; i++) {
             tl_st_task t;
-            GET(&r, t);
+            get_task(r, &t, l, &prev, v);
+            if (r->bad || (l == loop && t.id > maxid))
+                break;          /* ids ascend: the rest are not asked for */
             for (size_t j = 0; l == loop && j < n; j++)
                 if (ids[j] == t.id)
                     states[j] = t.state;
         }
         if (l == loop)
             break;
-        GET(&r, nq);
-        for (uint64_t i = 0; i < nq && !r.bad; i++) {
+        GET(r, nq);
+        for (uint64_t i = 0; i < nq && !r->bad; i++) {
             tl_st_queue q;
-            GET(&r, q);
-            for (int side = 0; side < 2 && !r.bad; side++) {
-                GET(&r, k);
-                if (k > (r.n - r.at) / sizeof(uint32_t))
-                    r.bad = 1;
+            GET(r, q);
+            for (int side = 0; side < 2 && !r->bad; side++) {
+                GET(r, k);
+                if (k > (r->n - r->at) / sizeof(uint32_t))
+                    r->bad = 1;
                 else
-                    r.at += k * sizeof(uint32_t);
+                    r->at += k * sizeof(uint32_t);
             }
         }
-        GET(&r, no);
-        if (no > (r.n - r.at) / sizeof(uint32_t))
-            r.bad = 1;
+        GET(r, no);
+        if (no > (r->n - r->at) / sizeof(uint32_t))
+            r->bad = 1;
         else
-            r.at += no * sizeof(uint32_t);
+            r->at += no * sizeof(uint32_t);
     }
-    sqlite3_reset(st->ckpt);
-    return found == 0 && !r.bad ? 0 : -1;
+    return r->bad ? -1 : 0;
+}
+
+int
+tl_state_peek(tl_state *st, int64_t seq, uint32_t loop, const uint32_t *ids,
+              size_t n, int *states)
+{
+    int64_t ck = tl_state_checkpoint_at(st, seq);
+    sqlite3_blob *b = NULL;
+    uint32_t maxid = 0;
+    size_t total, want;
+    int rc = -1;
+
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] > maxid)
+            maxid = ids[i];
+    /* A checkpoint of 100k tasks is megabytes; lanes at the top want the
+     * first few: read a prefix, and the whole only if that fell short. */
+    if (!ck || sqlite3_blob_open(st->db, "main", "checkpoints", "data", ck, 0,
+                                 &b) != SQLITE_OK) {
+        sqlite3_blob_close(b);
+        return -1;
+    }
+    total = (size_t)sqlite3_blob_bytes(b);
+    for (want = total < 65536 ? total : 65536;; want = total) {
+        rd r = {0};
+        if (want > st->cappeek) {
+            char *p = realloc(st->peek, want);
+            if (!p)
+                break;
+            st->peek = p;
+            st->cappeek = want;
+        }
+        if (sqlite3_blob_read(b, st->peek, (int)want, 0) != SQLITE_OK)
+            break;
+        r.p = st->peek;
+        r.n = want;
+        for (size_t i = 0; i < n; i++)
+            states[i] = -1;
+        if ((rc = peek_parse(&r, loop, ids, n, maxid, states)) == 0 ||
+            want == total)
+            break;
+    }
+    sqlite3_blob_close(b);
+    return rc;
 }
 
 /* After a checkpoint: the tasks that had ended by then, from the table. */

@@ -7,10 +7,11 @@
  * TUI, `tapeloop deadlocks` and tests read it.
  *
  * The same state machine runs twice: at import, over every event, to
- * leave a checkpoint (the state of the live tasks and the queues,
- * serialised) every TL_STATE_EVERY events, or every 2 x live tasks if
- * that is more, so checkpoints never outweigh the events; and when
- * reading, from the nearest checkpoint at or before the seq asked for.
+ * leave a checkpoint (the state of the live tasks, about 20 bytes each,
+ * and the queues) every TL_STATE_EVERY events, or every live / 2 events
+ * if that is more, so checkpoints cost at most ~40 bytes an event and a
+ * reader replays at most that many events; and when reading, from the
+ * nearest checkpoint at or before the seq asked for.
  */
 #ifndef TL_STATE_H
 #define TL_STATE_H

@@ -205,7 +205,7 @@ on_record(const tl_jrec *r, const void *payload, void *udata)
     tl_state_apply(m->state, m->seq, r->time - m->t0, r->loop, r->kind, r->task,
                    r->okind, r->object, r->a, r->b);
     if (m->seq - m->ckpt >= TL_STATE_EVERY &&
-        (uint64_t)(m->seq - m->ckpt) >= 2 * tl_state_live(m->state)) {
+        (uint64_t)(m->seq - m->ckpt) >= tl_state_live(m->state) / 2) {
         m->ckpt = m->seq;
         if ((rc = checkpoint(m)) != 0)
             return rc;
