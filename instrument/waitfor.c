@@ -390,9 +390,9 @@ tl_state_explain(const tl_state *st, char ***lines, size_t *ncycles,
     free(s.onstack);
     free(s.stack);
     free(s.frames);
-    free(g.first);
     if (tl_state_final(st))
         dead_ends(&g);
+    free(g.first);
     *ncycles = s.ncycles;
     *lines = g.lines;
     return g.nlines;
