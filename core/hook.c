@@ -71,16 +71,39 @@ event_time(tl_loop *loop)
 }
 
 void
-tl__emit(tl_loop *loop, tl_event *ev)
+tl__emit(tl_loop *loop, tl_event *ev, int fresh)
 {
     uint64_t bit = TL_EVMASK(ev->kind);
 
+    if (fresh || !loop->tstamped) {
+        loop->evtime = event_time(loop);
+        loop->tstamped = 1;
+    }
     ev->seq = ++loop->evseq;
-    ev->time = event_time(loop);
+    ev->time = loop->evtime;
     ev->run = loop->run;
+    if (loop->tape) {
+        tl__trec h = {.kind = ev->kind, .okind = ev->okind,
+                      .flags = ev->flags, .task = ev->task,
+                      .object = ev->object, .loop = loop->tape_loop,
+                      .run = ev->run, .seq = ev->seq, .time = ev->time,
+                      .a = ev->a, .b = ev->b};
+        tl__tape_put(loop->tape, &h, ev->payload,
+                     ev->payload ? ev->len : 0);
+    }
     for (size_t i = 0; i < loop->nhooks; i++)
         if (loop->hooks[i].mask & bit)
             loop->hooks[i].fn(ev, loop->hooks[i].udata);
+}
+
+void
+tl__evmask_update(tl_loop *loop)
+{
+    loop->evmask = loop->tape ? TL_EVMASK_ALL : 0;
+    for (size_t i = 0; i < loop->nhooks; i++)
+        loop->evmask |= loop->hooks[i].mask;
+    if (loop->evmask && loop->ns_per_tick == 0 && !loop->env->cheap_now)
+        calibrate(loop);
 }
 
 int
@@ -95,9 +118,7 @@ tl_loop_add_hook(tl_loop *loop, uint64_t mask, tl_hook_fn fn, void *udata)
         return TL_ENOMEM;
     loop->hooks = h;
     h[loop->nhooks++] = (struct tl__hook){mask, fn, udata};
-    loop->evmask |= mask;
-    if (loop->ns_per_tick == 0 && !loop->env->cheap_now)
-        calibrate(loop);
+    tl__evmask_update(loop);
     return 0;
 }
 
@@ -112,9 +133,7 @@ tl_loop_remove_hook(tl_loop *loop, tl_hook_fn fn, void *udata)
         memmove(&loop->hooks[i], &loop->hooks[i + 1],
                 (loop->nhooks - i - 1) * sizeof *loop->hooks);
         loop->nhooks--;
-        loop->evmask = 0;
-        for (size_t j = 0; j < loop->nhooks; j++)
-            loop->evmask |= loop->hooks[j].mask;
+        tl__evmask_update(loop);
         return 0;
     }
     return TL_EINVAL;
@@ -126,6 +145,7 @@ tl__hooks_free(tl_loop *loop)
     tl__free(loop->hooks);
     loop->hooks = NULL;
     loop->nhooks = 0;
+    loop->tape = NULL;
     loop->evmask = 0;
 }
 

@@ -328,6 +328,10 @@ tl_loop_run(tl_loop *loop, tl_task_fn root, void *arg, void **result)
         return TL_EINVAL;
     if (tl__running)
         return TL_EBUSY;
+    if (loop->tape && !tl__record_writer()) {
+        loop->tape = NULL;      /* the journal is another thread's */
+        tl__evmask_update(loop);
+    }
     if ((rc = tl__task_new(&t, loop, root, arg, "main", 0)) != 0)
         return rc;
     loop->run = ++tl__runs;
@@ -341,10 +345,13 @@ tl_loop_run(tl_loop *loop, tl_task_fn root, void *arg, void **result)
     tl__stack_guard_install();
     tl__ctx_main(&loop->sched);
     while (loop->nready || loop->nheap || loop->nio) {
+        TL__EV_STALE(loop);     /* time passes between the phases */
         if ((rc = poll_io(loop)) != 0)          /* 1: I/O readiness */
             break;
+        TL__EV_STALE(loop);
         if (loop->nheap)                        /* 2: expired timers */
             tl__run_timers(loop, tl__now_ns(loop));
+        TL__EV_STALE(loop);
         run_ready(loop);                        /* 3: one pass */
     }
     tl__running = NULL;

@@ -19,6 +19,7 @@
 
 #include "ctx.h"
 #include "env.h"
+#include "tape.h"
 #include "tapeloop.h"
 
 #define TL_HIDDEN __attribute__((visibility("hidden")))
@@ -173,6 +174,10 @@ struct tl_loop {
     struct tl__hook *hooks;     /* in registration order */
     size_t nhooks;              /* their count */
     uint64_t evseq;             /* the last event's seq */
+    int64_t evtime;             /* the current command's clock reading */
+    int tstamped;               /* evtime is still that command's */
+    tl__tape *tape;             /* recording: the journal, else NULL */
+    uint32_t tape_loop;         /* this loop's id in the journal */
     uint32_t run;               /* the current run's id */
     uint64_t tick0;             /* event clock: a (tick, ns) pair ... */
     int64_t ns0;
@@ -183,17 +188,38 @@ struct tl_loop {
 
 /* Emits an event of kind k built from the designated initialisers that
  * follow, when some hook wants k: with no hook, one predictable branch.
- * Arguments are evaluated only then: keep side effects out of them. */
-#define TL__EV(loop, k, ...)                                               \
+ * Arguments are evaluated only then: keep side effects out of them.
+ *
+ * An event's time is when the command (or the scheduler's action) that
+ * caused it began: TL__EV reads the clock, TL__EV_THEN reuses the reading
+ * of the event before it, for what follows in the same command with no
+ * program code between -- a hand-off's get and wake, the resume that a
+ * suspending command switches to.  tstamped says the reading is still
+ * that command's; a TL__EV the hooks do not want clears it, as does the
+ * scheduler before it polls, fires timers or starts a pass. */
+#define TL__EV_(loop, k, fresh, ...)                                       \
     do {                                                                   \
-        if (__builtin_expect(((loop)->evmask >> (k)) & 1, 0)) {            \
-            tl_event ev_ = {.kind = (k), __VA_ARGS__};                     \
-            tl__emit((loop), &ev_);                                        \
+        if (__builtin_expect((loop)->evmask != 0, 0)) {                    \
+            if (((loop)->evmask >> (k)) & 1) {                             \
+                tl_event ev_ = {.kind = (k), __VA_ARGS__};                 \
+                tl__emit((loop), &ev_, (fresh));                           \
+            } else if (fresh) {                                            \
+                (loop)->tstamped = 0;                                      \
+            }                                                              \
         }                                                                  \
     } while (0)
+#define TL__EV(loop, k, ...) TL__EV_(loop, k, 1, __VA_ARGS__)
+#define TL__EV_THEN(loop, k, ...) TL__EV_(loop, k, 0, __VA_ARGS__)
+/* The next TL__EV_THEN reads the clock afresh. */
+#define TL__EV_STALE(loop) ((loop)->tstamped = 0)
 
-TL_HIDDEN void tl__emit(tl_loop *loop, tl_event *ev);
+/* Stamps ev (seq, time, run), appends it to the tape if the loop records,
+ * and calls every hook that wants it. */
+TL_HIDDEN void tl__emit(tl_loop *loop, tl_event *ev, int fresh);
 TL_HIDDEN void tl__hooks_free(tl_loop *loop);
+/* Sets evmask from the hooks and the tape; calibrates the event clock the
+ * first time it is not 0. */
+TL_HIDDEN void tl__evmask_update(tl_loop *loop);
 /* The id of the running task, 0 in the scheduler. */
 #define TL__ACTOR(loop) ((loop)->cur ? (loop)->cur->id : 0u)
 /* TL_OBJ_* for an object header. */
@@ -236,6 +262,8 @@ TL_HIDDEN void tl__lock_detach(tl__obj *o);
 
 /* instrument/record.c: starts recording loop into the trace at path. */
 TL_HIDDEN int tl__record_attach(tl_loop *loop, const char *path);
+/* Whether this thread may write the journal: if not, says so once. */
+TL_HIDDEN int tl__record_writer(void);
 
 /* net.c */
 TL_HIDDEN void tl__net_cancel(tl_task *t);

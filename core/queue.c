@@ -49,6 +49,8 @@ tl_queue_free(tl_queue *q)
 {
     if (!q)
         return;
+    if (q->obj.loop)
+        TL__EV_STALE(q->obj.loop);      /* its wakes follow no event */
     tl__wake_all(&q->getters, TL_ECLOSED);
     tl__wake_all(&q->peekers, TL_ECLOSED);
     tl__wake_all(&q->putters, TL_ECLOSED);
@@ -85,14 +87,17 @@ pop(tl_queue *q)
     return item;
 }
 
-/* queue_put/get/peek: a = the item's number, b = the length after. */
-#define item_event(q, kind, t, n, fl)                                      \
-    TL__EV((t)->loop, (kind), .task = (t)->id, .okind = TL_OBJ_QUEUE,      \
-           .object = (q)->obj.id, .a = (int64_t)(n),                       \
-           .b = (int64_t)(q)->len, .flags = (uint8_t)(fl))
+/* queue_put/get/peek: a = the item's number, b = the length after.  The
+ * caller's own event reads the clock (EV); what it does on behalf of a
+ * waiter follows it (EV_THEN). */
+#define item_event(EV, q, kind, t, n, fl)                                  \
+    EV((t)->loop, (kind), .task = (t)->id, .okind = TL_OBJ_QUEUE,          \
+       .object = (q)->obj.id, .a = (int64_t)(n), .b = (int64_t)(q)->len,   \
+       .flags = (uint8_t)(fl))
 
 /* queue_put for the item just counted in nput, on behalf of t. */
-#define put_event(q, t, fl) item_event(q, TL_EV_QUEUE_PUT, t, (q)->nput, fl)
+#define put_event(EV, q, t, fl)                                            \
+    item_event(EV, q, TL_EV_QUEUE_PUT, t, (q)->nput, fl)
 
 /* The checks every task call on a queue starts with. */
 static inline __attribute__((always_inline)) int
@@ -127,19 +132,19 @@ tl_queue_put(tl_queue *q, void *item)
         if (!handoff && (rc = push(q, item)) != 0)
             return rc;
         q->nput++;
-        put_event(q, t, TL_EVF_IMMEDIATE);
+        put_event(TL__EV, q, t, TL_EVF_IMMEDIATE);
         while (!tl__list_empty(&q->peekers)) {
             tl_task *p = tl__container_of(q->peekers.next, tl_task, link);
-            item_event(q, TL_EV_QUEUE_PEEK, p, q->nget + 1, 0);
+            item_event(TL__EV_THEN, q, TL_EV_QUEUE_PEEK, p, q->nget + 1, 0);
             tl__unpark(p, 0, item);
         }
         if (handoff) {
             tl_task *g = tl__container_of(q->getters.next, tl_task, link);
             q->nget++;
-            TL__EV(t->loop, TL_EV_QUEUE_HANDOFF, .task = t->id,
-                   .okind = TL_OBJ_QUEUE, .object = q->obj.id, .a = q->nget,
-                   .b = g->id);
-            item_event(q, TL_EV_QUEUE_GET, g, q->nget, 0);
+            TL__EV_THEN(t->loop, TL_EV_QUEUE_HANDOFF, .task = t->id,
+                        .okind = TL_OBJ_QUEUE, .object = q->obj.id,
+                        .a = q->nget, .b = g->id);
+            item_event(TL__EV_THEN, q, TL_EV_QUEUE_GET, g, q->nget, 0);
             tl__unpark(g, 0, item);
         }
         return tl__yield_to_tail(t, 0);
@@ -151,7 +156,7 @@ tl_queue_put(tl_queue *q, void *item)
     if ((rc = push(q, item)) != 0)
         return rc;
     q->nput++;
-    put_event(q, t, TL_EVF_IMMEDIATE);
+    put_event(TL__EV, q, t, TL_EVF_IMMEDIATE);
     return 0;
 }
 
@@ -167,12 +172,12 @@ tl_queue_get(tl_queue *q, void **item)
     if (q->len) {
         it = pop(q);
         q->nget++;
-        item_event(q, TL_EV_QUEUE_GET, t, q->nget, TL_EVF_IMMEDIATE);
+        item_event(TL__EV, q, TL_EV_QUEUE_GET, t, q->nget, TL_EVF_IMMEDIATE);
         if (!tl__list_empty(&q->putters)) {     /* room: the first putter */
             tl_task *p = tl__container_of(q->putters.next, tl_task, link);
             push(q, p->val);    /* cannot fail: a slot was just freed */
             q->nput++;
-            put_event(q, p, 0);
+            put_event(TL__EV_THEN, q, p, 0);
             tl__unpark(p, 0, NULL);
         }
     } else if (q->closed) {
@@ -198,7 +203,8 @@ tl_queue_peek(tl_queue *q, void **item)
         return rc;
     if (q->len) {
         it = q->ring[q->head];
-        item_event(q, TL_EV_QUEUE_PEEK, t, q->nget + 1, TL_EVF_IMMEDIATE);
+        item_event(TL__EV, q, TL_EV_QUEUE_PEEK, t, q->nget + 1,
+                   TL_EVF_IMMEDIATE);
     } else if (q->closed) {
         return TL_ECLOSED;
     } else {

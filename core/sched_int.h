@@ -40,7 +40,7 @@ tl__next_step(tl_loop *loop)
     loop->nready--;
     t->state = TL_TASK_RUNNING;
     loop->cur = t;
-    TL__EV(loop, TL_EV_RESUME, .task = t->id, .a = t->rc);
+    TL__EV_THEN(loop, TL_EV_RESUME, .task = t->id, .a = t->rc);
     return t;
 }
 
@@ -86,7 +86,8 @@ tl__wake(tl_task *t, int rc, void *val)
 {
     tl_loop *loop = t->loop;
 
-    TL__EV(loop, TL_EV_WAKE, .task = t->id, .a = rc, .b = TL__ACTOR(loop));
+    TL__EV_THEN(loop, TL_EV_WAKE, .task = t->id, .a = rc,
+                .b = TL__ACTOR(loop));
     tl__make_ready(loop, t, rc, val);
 }
 

@@ -57,6 +57,8 @@ sync_free(tl__obj *o)
 {
     if (!o)
         return;
+    if (o->loop)
+        TL__EV_STALE(o->loop);          /* its wakes follow no event */
     tl__wake_all((tl__link *)(o + 1), TL_ECLOSED);
     tl__obj_fini(o);
     tl__free(o);

@@ -517,6 +517,7 @@ tl_resume(tl_task *t, int rc, void *result, bool front)
 {
     if (!t || t->state != TL_TASK_BLOCKED || t->wait != TL_WAIT_COMMAND)
         return TL_EINVAL;
+    TL__EV_STALE(t->loop);      /* the handler may resume it any time */
     tl__unpark(t, rc, result);
     if (front) {
         tl__list_del(&t->link);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,11 +17,12 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "tape.h"
 #include "varint.h"
 
 #define HEAD 4096                       /* file header: a page, as mmap
                                            offsets must be page-aligned */
-#define BLOCK ((size_t)1 << 20)         /* the live block; the spill unit */
+#define BLOCK TL__TAPE_BLOCK            /* the live block; the spill unit */
 #define SPILL ((off_t)(HEAD + BLOCK))   /* block n is spilled at
                                            SPILL + n * BLOCK */
 #define RESERVE ((off_t)8 << 20)        /* disk reserved ahead, at least */
@@ -42,29 +44,18 @@ enum { OPEN, END = 2, STOP };   /* 1 was v2's NEXT */
 #define WORD(n, used) ((uint64_t)(n) << 32 | (uint32_t)(used))
 
 struct tl_journal {
+    tl__tape tape;              /* the live block and the encoding state */
     int fd;                     /* the file */
-    char *live;                 /* the live block, mapped at HEAD */
-    size_t used;                /* bytes used in it, header included */
-    uint32_t n;                 /* its block number */
     off_t end;                  /* the end of the last spilled block */
     off_t reserved;             /* the file is reserved up to here */
-    uint32_t loop, run;         /* the last record's loop, run, ... */
-    uint64_t seq;               /* ... seq ... */
-    int64_t time;               /* ... and time: records store differences */
     int err;                    /* first error; appending stops */
+    char *path;                 /* for the line that says so */
 };
-
-static void
-publish(tl_journal *j)
-{
-    __atomic_store_n(&((block *)(void *)j->live)->word, WORD(j->n, j->used),
-                     __ATOMIC_RELEASE);
-}
 
 static void
 seal(tl_journal *j, uint32_t state, int arg)
 {
-    block *b = (block *)(void *)j->live;
+    block *b = (block *)(void *)j->tape.live;
 
     b->arg = arg;
     __atomic_store_n(&b->state, state, __ATOMIC_RELEASE);
@@ -115,7 +106,10 @@ static void
 stop(tl_journal *j, int err)
 {
     j->err = err;
+    j->tape.room = 0;
     seal(j, STOP, err);
+    fprintf(stderr, "tapeloop: recording stopped: %s: %s (the trace keeps "
+                    "the events before)\n", j->path, strerror(-err));
 }
 
 /* Copies the live block, when it holds records, to its place in the file,
@@ -125,19 +119,20 @@ stop(tl_journal *j, int err)
 static int
 spill(tl_journal *j)
 {
-    off_t off = SPILL + (off_t)j->n * (off_t)BLOCK;
-    struct iovec iov = {j->live, j->used};
+    tl__tape *t = &j->tape;
+    off_t off = SPILL + (off_t)t->n * (off_t)BLOCK;
+    struct iovec iov = {t->live, t->used};
     int rc;
 
-    if (j->used == sizeof(block))
+    if (t->used == sizeof(block))
         return 0;
     if ((rc = reserve(j, off + (off_t)BLOCK)) != 0 ||
         (rc = write_at(j->fd, &iov, 1, off)) != 0)
         return rc;
-    j->end = off + (off_t)j->used;
-    j->n++;
-    j->used = sizeof(block);
-    publish(j);
+    j->end = off + (off_t)t->used;
+    t->n++;
+    t->used = sizeof(block);
+    tl__tape_publish(t);
     return 0;
 }
 
@@ -149,9 +144,10 @@ static int
 spill_big(tl_journal *j, const uint8_t *head, size_t hlen,
           const void *payload, size_t len)
 {
-    off_t off = SPILL + (off_t)j->n * (off_t)BLOCK;
+    tl__tape *t = &j->tape;
+    off_t off = SPILL + (off_t)t->n * (off_t)BLOCK;
     size_t size = sizeof(block) + hlen + len;
-    block b = {WORD(j->n, size), OPEN, 0};
+    block b = {WORD(t->n, size), OPEN, 0};
     struct iovec iov[3] = {{&b, sizeof b}, {(void *)head, hlen},
                            {(void *)payload, len}};
     int rc;
@@ -160,8 +156,8 @@ spill_big(tl_journal *j, const uint8_t *head, size_t hlen,
         (rc = write_at(j->fd, iov, 3, off)) != 0)
         return rc;
     j->end = off + (off_t)size;
-    j->n += (uint32_t)((size + BLOCK - 1) / BLOCK);
-    publish(j);
+    t->n += (uint32_t)((size + BLOCK - 1) / BLOCK);
+    tl__tape_publish(t);
     return 0;
 }
 
@@ -174,8 +170,10 @@ tl_journal_open(tl_journal **out, const char *path)
     uint32_t v = TL_JOURNAL_VERSION, pid = (uint32_t)getpid();
     int rc;
 
-    if (!j)
+    if (!j || !(j->path = strdup(path))) {
+        free(j);
         return -ENOMEM;
+    }
     /* Past RLIMIT_FSIZE, growing the file raises SIGXFSZ, which would kill
      * the program; ignored, the growth fails with EFBIG and recording
      * stops with a STOP record instead. */
@@ -184,6 +182,7 @@ tl_journal_open(tl_journal **out, const char *path)
     j->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (j->fd < 0) {
         rc = -errno;
+        free(j->path);
         free(j);
         return rc;
     }
@@ -196,109 +195,65 @@ tl_journal_open(tl_journal **out, const char *path)
     j->reserved = HEAD;
     if ((rc = reserve(j, SPILL)) != 0)
         goto fail;
-    j->live = mmap(NULL, BLOCK, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd,
-                   HEAD);
-    if (j->live == MAP_FAILED) {
+    j->tape.live = mmap(NULL, BLOCK, PROT_READ | PROT_WRITE, MAP_SHARED,
+                        j->fd, HEAD);
+    if (j->tape.live == MAP_FAILED) {
         rc = -errno;
         goto fail;
     }
     /* A shared file mapping is populated read-only, so that the kernel
      * sees the first write to each page: fault the live block in writable
      * now, once (Linux 5.14+), else by touching each page. */
-    if (madvise(j->live, BLOCK, MADV_POPULATE_WRITE) != 0)
+    if (madvise(j->tape.live, BLOCK, MADV_POPULATE_WRITE) != 0)
         for (size_t i = 0; i < BLOCK; i += 4096)
-            ((volatile char *)j->live)[i] = 0;
-    j->used = sizeof(block);
-    publish(j);
+            ((volatile char *)j->tape.live)[i] = 0;
+    j->tape.used = sizeof(block);
+    j->tape.room = BLOCK;
+    tl__tape_publish(&j->tape);
     *out = j;
     return 0;
 fail:
     close(j->fd);
+    free(j->path);
     free(j);
     return rc;
 }
 
-/* ---- records: varints, so an event costs ~9 bytes, not 56 --------------- */
+/* ---- records: appended by tl__tape_put (core/tape.h) ------------------- */
 
-#define MAXHEAD 80              /* the longest encoded head */
-
-/* Encodes a record's head at p; returns its end.  Two bytes -- the kind;
- * okind | flags << 3 | SAME -- then varints: unless SAME, the loop, the
- * run, the seq's difference from the previous record's, the payload's
- * length; always the task, the object, the time's difference, a, b.
- * SAME says: the previous record's loop and run, the next seq, no
- * payload -- most events, which then cost 5 varints, not 9. */
-#define SAME 0x80
-static inline __attribute__((always_inline)) uint8_t *
-encode(tl_journal *j, uint8_t *p, const tl_jrec *h, size_t len)
+void
+tl__tape_slow(tl__tape *t, const tl__trec *h, const void *payload, size_t len)
 {
-    int same = h->loop == j->loop && h->run == j->run &&
-               h->seq == j->seq + 1 && len == 0;
-
-    *p++ = (uint8_t)(h->kind >= 0xF0 ? 0xF0 + (h->kind & 0x0F) : h->kind);
-    *p++ = (uint8_t)((h->okind & 0x07) | (h->flags & 0x0F) << 3 |
-                     (same ? SAME : 0));
-    if (!same) {
-        p = tl__uvar_put(p, h->loop);
-        p = tl__uvar_put(p, h->run);
-        p = tl__svar_put(p, (int64_t)(h->seq - j->seq));
-        p = tl__uvar_put(p, len);
-    }
-    p = tl__uvar_put(p, h->task);
-    p = tl__uvar_put(p, h->object);
-    p = tl__svar_put(p, h->time - j->time);
-    p = tl__svar_put(p, h->a);
-    p = tl__svar_put(p, h->b);
-    j->loop = h->loop;
-    j->run = h->run;
-    j->seq = h->seq;
-    j->time = h->time;
-    return p;
-}
-
-/* Appends one record and publishes it by storing the live block's word;
- * spills the block first when the record does not fit. */
-static inline __attribute__((always_inline)) void
-append(tl_journal *j, const tl_jrec *h, const void *payload, size_t len)
-{
-    uint8_t *r, *p;
+    tl_journal *j = (tl_journal *)(void *)t;
+    uint8_t head[TL__TAPE_MAXHEAD], *p;
     int rc;
 
     if (j->err)
         return;
     if (len > UINT32_MAX - BLOCK)
         len = UINT32_MAX - BLOCK;
-    if (__builtin_expect(j->used + MAXHEAD + len > BLOCK, 0)) {
-        if ((rc = spill(j)) != 0) {
-            stop(j, rc);
-            return;
-        }
-        if (sizeof(block) + MAXHEAD + len > BLOCK) {
-            uint8_t head[MAXHEAD];
-            p = encode(j, head, h, len);
-            if ((rc = spill_big(j, head, (size_t)(p - head), payload,
-                                len)) != 0)
-                stop(j, rc);    /* nothing follows to read it wrong */
-            return;
-        }
+    if ((rc = spill(j)) != 0) {
+        stop(j, rc);
+        return;
     }
-    r = (uint8_t *)j->live + j->used;
-    p = encode(j, r, h, len);
-    if (len)
-        memcpy(p, payload, len);
-    j->used += (size_t)(p - r) + len;
-    publish(j);
+    if (sizeof(block) + TL__TAPE_MAXHEAD + len <= BLOCK) {
+        tl__tape_put(t, h, payload, len);
+        return;
+    }
+    p = tl__tape_head(t, head, h, len);
+    if ((rc = spill_big(j, head, (size_t)(p - head), payload, len)) != 0)
+        stop(j, rc);            /* nothing follows to read it wrong */
 }
 
 int
 tl_journal_append(tl_journal *j, uint32_t loop, const tl_event *ev)
 {
-    tl_jrec h = {.kind = ev->kind, .okind = ev->okind, .flags = ev->flags,
-                 .task = ev->task, .object = ev->object, .run = ev->run,
-                 .loop = loop, .seq = ev->seq, .time = ev->time,
-                 .a = ev->a, .b = ev->b};
+    tl__trec h = {.kind = ev->kind, .okind = ev->okind, .flags = ev->flags,
+                  .task = ev->task, .object = ev->object, .run = ev->run,
+                  .loop = loop, .seq = ev->seq, .time = ev->time,
+                  .a = ev->a, .b = ev->b};
 
-    append(j, &h, ev->payload, ev->payload ? ev->len : 0);
+    tl__tape_put(&j->tape, &h, ev->payload, ev->payload ? ev->len : 0);
     return j->err;
 }
 
@@ -307,7 +262,7 @@ tl_journal_meta(tl_journal *j, const char *key, const char *value)
 {
     size_t k = strlen(key) + 1, v = strlen(value);
     char *buf = malloc(k + v);
-    tl_jrec h = {.kind = TL_JREC_META};
+    tl__trec h = {.kind = TL_JREC_META};
 
     if (!buf) {
         if (!j->err)
@@ -316,8 +271,14 @@ tl_journal_meta(tl_journal *j, const char *key, const char *value)
     }
     memcpy(buf, key, k);
     memcpy(buf + k, value, v);
-    append(j, &h, buf, k + v);
+    tl__tape_put(&j->tape, &h, buf, k + v);
     free(buf);
+}
+
+tl__tape *
+tl_journal_tape(tl_journal *j)
+{
+    return &j->tape;
 }
 
 int
@@ -338,11 +299,12 @@ tl_journal_close(tl_journal *j)
         return;
     if (!j->err)
         seal(j, END, 0);
-    end = j->n == 0 ? HEAD + (off_t)j->used : j->end;
-    munmap(j->live, BLOCK);
+    end = j->tape.n == 0 ? HEAD + (off_t)j->tape.used : j->end;
+    munmap(j->tape.live, BLOCK);
     if (!j->err && ftruncate(j->fd, end) != 0)
         j->err = -errno;
     close(j->fd);
+    free(j->path);
     free(j);
 }
 
@@ -398,7 +360,7 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
                               : (*p)[0];
     r->okind = (*p)[1] & 0x07;
     r->flags = ((*p)[1] >> 3) & 0x0F;
-    same = (*p)[1] & SAME;
+    same = (*p)[1] & TL__TAPE_SAME;
     *p += 2;
     if (!same && (!tl__uvar_get(p, lim, &c->loop) ||
                   !tl__uvar_get(p, lim, &c->run) ||

@@ -64,7 +64,10 @@ void tl_journal_close(tl_journal *j);
 int tl_journal_append(tl_journal *j, uint32_t loop, const tl_event *ev);
 /* Appends a META record. */
 void tl_journal_meta(tl_journal *j, const char *key, const char *value);
-/* 0, or the first error that stopped appending (-ENOSPC, ...). */
+/* Its writer's side, which the loop appends to inline (core/tape.h). */
+struct tl__tape *tl_journal_tape(tl_journal *j);
+/* 0, or the first error that stopped appending (-ENOSPC, ...); the first
+ * such error also prints one line. */
 int tl_journal_error(const tl_journal *j);
 
 /* The pid of the process that wrote the journal at path (0 if unknown),

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* record.c -- recording, switched on for a loop by tl_options.record or
  * TAPELOOP_RECORD (both read by tl_loop_new).  Every recording loop of the
- * process appends to one journal (trace.db.tlj); at exit the journal
+ * process appends to one journal (trace.db.tlj), inline through its tape
+ * (core/tape.h), not through a hook; at exit the journal
  * becomes the trace (trace.db), unless TAPELOOP_RECORD_PARENT says that
  * `tapeloop record` will do it once the process has ended.  If the
  * process dies instead, the journal stays and the next tool converts it.
@@ -28,7 +29,6 @@ static struct {
     char *jpath;                /* the journal: trace + ".tlj" */
     uint32_t nloops;            /* loop ids handed out */
     int failed;                 /* set up failed once: do not retry */
-    int warned;                 /* said that recording stopped */
     int child;                  /* a fork of the recording process */
     int foreign;                /* said that another thread's loop is not
                                    recorded */
@@ -53,22 +53,6 @@ not_writer(void)
     rec.foreign = 1;
     fprintf(stderr, "tapeloop: %s: a loop on another thread than the one "
                     "recording is not recorded\n", rec.trace);
-}
-
-static void
-on_event(const tl_event *ev, void *udata)
-{
-    if (__builtin_expect(!writer, 0)) {
-        not_writer();
-        return;
-    }
-    if (__builtin_expect(tl_journal_append(rec.j, (uint32_t)(uintptr_t)udata,
-                                           ev) != 0, 0) && !rec.warned) {
-        rec.warned = 1;
-        fprintf(stderr, "tapeloop: recording stopped: %s: %s (the trace "
-                        "keeps the events before)\n", rec.jpath,
-                strerror(-tl_journal_error(rec.j)));
-    }
 }
 
 /* NUL-separated /proc/self/cmdline as a JSON array of strings. */
@@ -203,6 +187,17 @@ tl__record_attach(tl_loop *loop, const char *path)
     tl_journal_meta(rec.j, key, val);
     snprintf(key, sizeof key, "env.%u", id);
     tl_journal_meta(rec.j, key, loop->env->name);
-    return tl_loop_add_hook(loop, TL_EVMASK_ALL, on_event,
-                            (void *)(uintptr_t)id);
+    loop->tape = tl_journal_tape(rec.j);
+    loop->tape_loop = id;
+    tl__evmask_update(loop);
+    return 0;
+}
+
+int
+tl__record_writer(void)
+{
+    if (writer)
+        return 1;
+    not_writer();
+    return 0;
 }

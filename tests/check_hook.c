@@ -563,6 +563,101 @@ START_TEST(queue_put_hands_over_to_blocked_getter)
 }
 END_TEST
 
+/* Spins for ms milliseconds of CLOCK_MONOTONIC: program code between two
+ * commands, which the events' times must show. */
+static void
+spin_ms(int ms)
+{
+    int64_t end = mono_ns() + (int64_t)ms * 1000000;
+
+    while (mono_ns() < end)
+        ;
+}
+
+static void *
+slow_getter(void *arg)
+{
+    void *item = NULL;
+
+    (void)arg;
+    ck_assert_int_eq(tl_queue_get(q, &item), 0);
+    spin_ms(2);                         /* then ends: task_done is later */
+    return item;
+}
+
+static int64_t before_put;             /* CLOCK_MONOTONIC, ns */
+
+static void *
+stamp_root(void *arg)
+{
+    tl_task *g;
+
+    (void)arg;
+    tl_queue_new(&q, 0, "q");
+    tl_spawn(&g, slow_getter, NULL, "getter");
+    tl_now();                           /* an event in the put's step */
+    spin_ms(2);                         /* the put is 2 ms after the block */
+    before_put = mono_ns();
+    ck_assert_int_eq(tl_queue_put(q, (void *)7), 0);
+    spin_ms(2);
+    ck_assert_int_eq(tl_queue_put(q, (void *)8), 0);     /* immediate */
+    ck_assert_int_eq(tl_join(g, NULL), 0);
+    tl_queue_free(q);
+    return NULL;
+}
+
+/* The index of the n-th (from 0) collected event of kind k. */
+static size_t
+nth(int k, int n)
+{
+    for (size_t i = 0; i < nev; i++)
+        if (evs[i].kind == k && n-- == 0)
+            return i;
+    ck_abort_msg("no %s #%d", tl_event_name(k), n);
+    return 0;
+}
+
+START_TEST(events_of_one_command_share_its_time)
+{
+    const int64_t ms = 1000000;
+    size_t put, handoff, get, wake, resume, done, put2;
+
+    ck_assert_int_eq(run_hooked(TL_EVMASK_ALL, stamp_root, NULL), 0);
+    put = nth(TL_EV_QUEUE_PUT, 0);
+    handoff = nth(TL_EV_QUEUE_HANDOFF, 0);
+    get = nth(TL_EV_QUEUE_GET, 0);
+    wake = nth(TL_EV_WAKE, 0);
+    resume = wake + 1;
+    done = nth(TL_EV_TASK_DONE, 0);
+    put2 = nth(TL_EV_QUEUE_PUT, 1);
+    ck_assert_int_eq(evs[resume].kind, TL_EV_RESUME);
+    ck_assert_int_eq(evs[resume].task, 2);
+    /* The put's consequences, and the switch to the getter that follows
+     * it, carry the put's time: no program code ran between them. */
+    ck_assert_int_eq(evs[handoff].time, evs[put].time);
+    ck_assert_int_eq(evs[get].time, evs[put].time);
+    ck_assert_int_eq(evs[wake].time, evs[put].time);
+    ck_assert_int_eq(evs[resume].time, evs[put].time);
+    /* Commands after program code read the clock again. */
+    ck_assert_int_ge(evs[put].time - evs[nth(TL_EV_BLOCK, 0)].time, 2 * ms);
+    ck_assert_int_ge(evs[done].time - evs[put].time, 2 * ms);
+    ck_assert_int_ge(evs[put2].time - evs[done].time, 2 * ms);
+    for (size_t i = 1; i < nev; i++)
+        ck_assert_int_ge(evs[i].time, evs[i - 1].time);
+    /* A hook that wants only the consequences still sees fresh times: the
+     * put it does not want reads the clock for them all the same. */
+    reset();
+    ck_assert_int_eq(run_hooked(TL_EVMASK(TL_EV_WAKE) |
+                                TL_EVMASK(TL_EV_TASK_DONE) |
+                                TL_EVMASK(TL_EV_CLOCK), stamp_root,
+                                NULL), 0);
+    ck_assert_uint_eq(nev, 4);          /* clock, wake, done, done */
+    ck_assert_int_eq(evs[1].kind, TL_EV_WAKE);
+    ck_assert_int_ge(evs[1].time, before_put - ms / 2);
+    ck_assert_int_ge(evs[2].time - evs[1].time, 2 * ms);
+}
+END_TEST
+
 static void *
 putter(void *arg)
 {
@@ -1502,6 +1597,7 @@ tl_hook_suite(void)
     tcase_add_test(tasks, command_blocks_until_resumed);
     tcase_add_test(queues, queue_put_immediate_when_nobody_waits);
     tcase_add_test(queues, queue_put_hands_over_to_blocked_getter);
+    tcase_add_test(queues, events_of_one_command_share_its_time);
     tcase_add_test(queues, queue_blocked_putter_moves_in_on_get);
     tcase_add_test(queues, queue_peek_immediate_and_blocked);
     tcase_add_test(queues, queue_close_wakes_waiters_with_eclosed);

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* tape.h -- recording's hot path: an event appended as one record to the
+ * live block of the crash-safe journal, inline where the loop emits it,
+ * without building a hook's tl_event.  The format is instrument/journal.h's;
+ * opening, spilling and reading the journal are instrument/journal.c's.
+ */
+#ifndef TL_TAPE_H
+#define TL_TAPE_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define TL__TAPE_BLOCK ((size_t)1 << 20)        /* the live block */
+#define TL__TAPE_MAXHEAD 80                     /* the longest record head */
+#define TL__TAPE_SAME 0x80                      /* see journal.h */
+
+/* The writer's side of a journal: the live block and what the next record
+ * is encoded against.  The first member of instrument's tl_journal. */
+typedef struct tl__tape {
+    uint8_t *live;              /* the live block, mapped shared */
+    size_t used;                /* bytes used in it, header included */
+    uint32_t n;                 /* its block number */
+    uint32_t loop, run;         /* the last record's loop, run, ... */
+    uint64_t seq;               /* ... seq ... */
+    int64_t time;               /* ... and time: records store differences */
+    size_t room;                /* the block's size; 0 once stopped */
+} tl__tape;
+
+/* A record, as the writer takes it. */
+typedef struct tl__trec {
+    uint16_t kind;              /* tl_event_kind, or 0xFFF0 + n: journal's */
+    uint8_t okind, flags;
+    uint32_t task, object, loop, run;
+    uint64_t seq;
+    int64_t time, a, b;
+} tl__trec;
+
+/* instrument/journal.c: spills the live block, then appends the record
+ * (a record too big for the live block goes to the file on its own); on
+ * failure stops the journal.  Does nothing once it has stopped. */
+void tl__tape_slow(tl__tape *t, const tl__trec *h, const void *payload,
+                   size_t len);
+
+static inline __attribute__((always_inline)) uint8_t *
+tl__tape_uvar(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static inline __attribute__((always_inline)) uint8_t *
+tl__tape_svar(uint8_t *p, int64_t v)
+{
+    return tl__tape_uvar(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* Encodes a record's head at p and returns its end (journal.h). */
+static inline __attribute__((always_inline)) uint8_t *
+tl__tape_head(tl__tape *t, uint8_t *p, const tl__trec *h, size_t len)
+{
+    int same = h->seq == t->seq + 1 && h->loop == t->loop &&
+               h->run == t->run && len == 0;
+
+    *p++ = (uint8_t)(h->kind >= 0xF0 ? 0xF0 + (h->kind & 0x0F) : h->kind);
+    *p++ = (uint8_t)((h->okind & 0x07) | (h->flags & 0x0F) << 3 |
+                     (same ? TL__TAPE_SAME : 0));
+    if (!same) {
+        p = tl__tape_uvar(p, h->loop);
+        p = tl__tape_uvar(p, h->run);
+        p = tl__tape_svar(p, (int64_t)(h->seq - t->seq));
+        p = tl__tape_uvar(p, len);
+    }
+    p = tl__tape_uvar(p, h->task);
+    p = tl__tape_uvar(p, h->object);
+    p = tl__tape_svar(p, h->time - t->time);
+    p = tl__tape_svar(p, h->a);
+    p = tl__tape_svar(p, h->b);
+    t->loop = h->loop;
+    t->run = h->run;
+    t->seq = h->seq;
+    t->time = h->time;
+    return p;
+}
+
+/* Makes the live block's records up to t->used visible: one store of its
+ * word (number << 32 | bytes used), so a record is there whole or not. */
+static inline __attribute__((always_inline)) void
+tl__tape_publish(tl__tape *t)
+{
+    __atomic_store_n((uint64_t *)(void *)t->live,
+                     (uint64_t)t->n << 32 | (uint32_t)t->used,
+                     __ATOMIC_RELEASE);
+}
+
+/* Appends one record; a stopped journal takes nothing. */
+static inline __attribute__((always_inline)) void
+tl__tape_put(tl__tape *t, const tl__trec *h, const void *payload, size_t len)
+{
+    uint8_t *r, *p;
+
+    if (__builtin_expect(t->used + TL__TAPE_MAXHEAD + len > t->room, 0)) {
+        tl__tape_slow(t, h, payload, len);
+        return;
+    }
+    r = t->live + t->used;
+    p = tl__tape_head(t, r, h, len);
+    if (len)
+        memcpy(p, payload, len);
+    t->used += (size_t)(p - r) + len;
+    tl__tape_publish(t);
+}
+
+#endif /* TL_TAPE_H */
