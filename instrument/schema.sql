@@ -26,6 +26,7 @@ CREATE TABLE tasks(
     spawn_seq INTEGER, end_seq INTEGER,
     end_state TEXT,             -- done, failed, cancelled; NULL: never ended
     message TEXT,               -- a failed task's message
+    last_seq INTEGER,           -- its last event as the acting task
     PRIMARY KEY(loop, id)
 ) WITHOUT ROWID;
 

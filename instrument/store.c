@@ -27,7 +27,7 @@ static const char schema_sql[] = {
 /* The statements of an import, in the order of the SQL texts below. */
 enum { S_EVENT, S_PAYLOAD, S_META, S_RUN_START, S_RUN_END, S_TASK_NEW,
        S_TASK_END, S_QUEUE_NEW, S_QUEUE_CLOSE, S_SYNC_NEW, S_SOCK_NEW,
-       S_SOCK_CLOSE, S_DEADLOCK, S_CHECKPOINT, S__COUNT };
+       S_SOCK_CLOSE, S_DEADLOCK, S_CHECKPOINT, S_TASK_LAST, S__COUNT };
 
 static const char *const sql[S__COUNT] = {
     "INSERT INTO events VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
@@ -35,8 +35,9 @@ static const char *const sql[S__COUNT] = {
     "INSERT OR REPLACE INTO meta VALUES(?1,?2)",
     "INSERT OR REPLACE INTO runs VALUES(?1,?2,?3,?4,NULL,NULL)",
     "UPDATE runs SET end_seq=?2, rc=?3 WHERE run=?1",
-    "INSERT OR REPLACE INTO tasks VALUES(?1,?2,?3,?4,?5,?6,NULL,NULL,NULL)",
-    "UPDATE tasks SET end_seq=?3, end_state=?4, message=?5 "
+    "INSERT OR REPLACE INTO tasks VALUES(?1,?2,?3,?4,?5,?6,NULL,NULL,NULL,"
+    "NULL)",
+    "UPDATE tasks SET end_seq=?3, last_seq=?3, end_state=?4, message=?5 "
     "WHERE loop=?1 AND id=?2",
     "INSERT OR REPLACE INTO queues VALUES(?1,?2,?3,?4,?5,NULL)",
     "UPDATE queues SET close_seq=?3 WHERE loop=?1 AND id=?2 "
@@ -46,7 +47,16 @@ static const char *const sql[S__COUNT] = {
     "UPDATE sockets SET close_seq=?3 WHERE loop=?1 AND id=?2",
     "INSERT INTO deadlock_waits VALUES(?1,?2,"
     "(SELECT name FROM waits WHERE kind=?3),?4,?5)",
-    "INSERT INTO checkpoints VALUES(?1,?2)"};
+    "INSERT INTO checkpoints VALUES(?1,?2)",
+    "UPDATE tasks SET last_seq=?3 WHERE loop=?1 AND id=?2"};
+
+/* Each task's last event so far, per loop, by id: written into the tasks
+ * table when it ends, and for the tasks still alive at the end of the
+ * import.  A filter on a task then knows where its events stop. */
+typedef struct lastseq {
+    int64_t *seq;               /* by task id; -1: written at its end */
+    size_t cap;                 /* ids room */
+} lastseq;
 
 typedef struct imp {
     sqlite3 *db;                /* the trace being written */
@@ -56,7 +66,42 @@ typedef struct imp {
     tl_state *state;            /* the state, for checkpoints */
     int64_t ckpt;               /* the last checkpoint's seq */
     int64_t nkind[TL_EV__COUNT];    /* events per kind */
+    lastseq *last;              /* by loop id */
+    size_t nlast;               /* loops room */
 } imp;
+
+/* Notes that task (loop, id) acted at seq; 0, or SQLITE_NOMEM. */
+static int
+note_last(imp *m, uint32_t loop, uint32_t id, int64_t seq)
+{
+    lastseq *l;
+
+    if (!loop || !id || loop > 1u << 16 || id > 1u << 28)
+        return 0;               /* a damaged trace: no bound, no harm */
+    if (loop >= m->nlast) {
+        size_t n = loop + 1;
+        if (!(l = realloc(m->last, n * sizeof *l)))
+            return SQLITE_NOMEM;
+        memset(l + m->nlast, 0, (n - m->nlast) * sizeof *l);
+        m->last = l;
+        m->nlast = n;
+    }
+    l = &m->last[loop];
+    if (id >= l->cap) {
+        size_t n = l->cap ? l->cap : 64;
+        int64_t *p;
+        while (n <= id)
+            n *= 2;
+        if (!(p = realloc(l->seq, n * sizeof *p)))
+            return SQLITE_NOMEM;
+        memset(p + l->cap, 0, (n - l->cap) * sizeof *p);
+        l->seq = p;
+        l->cap = n;
+    }
+    l->seq[id] = seq;
+    return 0;
+}
+
 
 static int
 fail(char *err, size_t len, const char *fmt, ...)
@@ -100,6 +145,20 @@ run(sqlite3_stmt *s, const char *fmt, ...)
     return rc == SQLITE_DONE ? 0 : rc;
 }
 
+/* The last events of the tasks that never ended, into the tasks table. */
+static int
+write_last(imp *m)
+{
+    int rc = 0;
+
+    for (size_t L = 0; L < m->nlast && rc == 0; L++)
+        for (size_t id = 0; id < m->last[L].cap && rc == 0; id++)
+            if (m->last[L].seq[id] > 0)
+                rc = run(m->st[S_TASK_LAST], "iii", (int64_t)L, (int64_t)id,
+                         m->last[L].seq[id]);
+    return rc;
+}
+
 static const char *
 sync_kind(int okind)
 {
@@ -130,6 +189,8 @@ index_record(imp *m, const tl_jrec *r, const char *p, int n, int64_t seq)
     case TL_EV_TASK_FAILED: state = "failed"; goto ended;
     case TL_EV_TASK_CANCELLED: state = "cancelled";
     ended:
+        if (r->loop < m->nlast && r->task < m->last[r->loop].cap)
+            m->last[r->loop].seq[r->task] = -1;         /* written here */
         return run(m->st[S_TASK_END], "iiitt", L, (int64_t)r->task, seq,
                    state, -1, n ? p : NULL, n);
     case TL_EV_QUEUE_NEW:
@@ -210,6 +271,8 @@ on_record(const tl_jrec *r, const void *payload, void *udata)
         if ((rc = checkpoint(m)) != 0)
             return rc;
     }
+    if ((rc = note_last(m, r->loop, r->task, m->seq)) != 0)
+        return rc;
     rc = run(m->st[S_EVENT], "iiiiiiiiiii", m->seq, (int64_t)r->loop,
              (int64_t)r->run,
              r->time - m->t0, (int64_t)r->kind, (int64_t)r->task,
@@ -275,6 +338,7 @@ fill(imp *m, const char *jpath, const char *dbpath,
     if (rc > 0)
         return fail(err, len, "%s: %s", dbpath, sqlite3_errmsg(m->db));
     rc = kinds(m);
+    rc = rc ? rc : write_last(m);
     /* Built after the rows, in one sorted pass: a search or filter by
      * kind then seeks, however far its match (about 10 bytes an event). */
     rc = rc ? rc : sqlite3_exec(m->db, "CREATE INDEX events_kind ON "
@@ -294,8 +358,9 @@ fill(imp *m, const char *jpath, const char *dbpath,
     if (rc == 0 && info && info->signal)
         rc = meta(m, "signal", "%d", info->signal);
     if (rc == 0)
-        rc = sqlite3_exec(m->db, "PRAGMA user_version=1; COMMIT;", NULL,
-                          NULL, NULL);
+        rc = sqlite3_exec(m->db, "PRAGMA user_version=" TL_STR(
+                                     TL_SCHEMA_VERSION) "; COMMIT;",
+                          NULL, NULL, NULL);
     return rc ? fail(err, len, "%s: %s (the journal %s is kept)", dbpath,
                      sqlite3_errmsg(m->db), jpath)
               : 0;
@@ -323,6 +388,9 @@ tl_store_import(const char *jpath, const char *dbpath,
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(m.st[i]);
     tl_state_free(m.state);
+    for (size_t i = 0; i < m.nlast; i++)
+        free(m.last[i].seq);
+    free(m.last);
     if (sqlite3_close(m.db) != SQLITE_OK && rc == 0)
         rc = fail(err, errlen, "%s: cannot close", tmp);
     if (rc == 0 && rename(tmp, dbpath) != 0)

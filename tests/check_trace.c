@@ -839,7 +839,7 @@ START_TEST(import_fills_every_table)
     EXPECT_INT(d, "SELECT count(*) FROM meta WHERE key='signal'", 0);
     EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='program'",
                 "check_trace");
-    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='schema_version'", "1");
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='schema_version'", "2");
     EXPECT_INT(d, "SELECT count(*) FROM kinds", TL_EV__COUNT);
     EXPECT_TEXT(d, "SELECT name FROM kinds WHERE kind=15", "queue_put");
     /* Tasks: ids go on across runs; how each ended. */

@@ -112,10 +112,20 @@ load_tasks(tl_model *m)
     size_t cap = 0;
     int rc = 0;
 
-    if (sqlite3_prepare_v2(m->db, "SELECT loop, id, coalesce(parent, 0), "
-                                  "coalesce(spawn_seq, 0), "
-                                  "coalesce(end_seq, 0), name, end_state, "
-                                  "message FROM tasks ORDER BY loop, id",
+    /* last_seq came with schema version 2. */
+    int v2 = one_int(m->db, "SELECT value FROM meta WHERE "
+                            "key='schema_version'", 1) >= 2;
+
+    if (sqlite3_prepare_v2(m->db, v2 ? "SELECT loop, id, coalesce(parent, 0), "
+                                       "coalesce(spawn_seq, 0), "
+                                       "coalesce(end_seq, 0), name, end_state, "
+                                       "message, coalesce(last_seq, 0) "
+                                       "FROM tasks ORDER BY loop, id"
+                                     : "SELECT loop, id, coalesce(parent, 0), "
+                                       "coalesce(spawn_seq, 0), "
+                                       "coalesce(end_seq, 0), name, end_state, "
+                                       "message, 0 FROM tasks "
+                                       "ORDER BY loop, id",
                            -1, &s, NULL) != SQLITE_OK)
         return -1;
     while (sqlite3_step(s) == SQLITE_ROW) {
@@ -134,6 +144,7 @@ load_tasks(tl_model *m)
         t->parent = (uint32_t)sqlite3_column_int64(s, 2);
         t->spawn_seq = sqlite3_column_int64(s, 3);
         t->end_seq = sqlite3_column_int64(s, 4);
+        t->last_seq = sqlite3_column_int64(s, 8);
         t->name = tl__model_clean(sqlite3_column_text(s, 5));
         t->end_state = end_state(s, 6);
         t->message = sqlite3_column_type(s, 7) == SQLITE_NULL

@@ -49,6 +49,8 @@ typedef struct tl_model_task {
     uint32_t loop, id;          /* key */
     uint32_t parent;            /* spawner, 0 for a root */
     int64_t spawn_seq, end_seq; /* 0: none */
+    int64_t last_seq;           /* its last event as the actor; 0: unknown
+                                   (a trace of schema version 1) */
     char *name;                 /* "" if none; owned by the model */
     const char *end_state;      /* done, failed, cancelled; NULL: never */
     char *message;              /* a failed task's message, or NULL */

@@ -94,6 +94,8 @@ filter_sql(const tl_model *m, const tl_model_filter *f, int64_t *lo,
                 *lo = t->spawn_seq;
             if (t->end_seq && t->end_seq < *hi)
                 *hi = t->end_seq;
+            if (t->last_seq && t->last_seq < *hi)
+                *hi = t->last_seq;      /* alive at the end: still bound */
         }
         any = 1;
     }

@@ -135,6 +135,22 @@ c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 print(c.execute(sys.argv[2]).fetchone()[0])' "$1" "$2"
 }
 
+# Every task's last_seq is its last event as the acting task: at its end
+# for the tasks that ended, wherever it is for those still blocked.
+for db in dead fixed cq flaky; do
+    what="$db.db: tasks.last_seq"
+    checks=$((checks + 1))
+    wrong=$(sql "$T/$db.db" "SELECT count(*) FROM tasks t WHERE last_seq IS NOT
+                 (SELECT max(seq) FROM events e WHERE e.loop = t.loop
+                  AND e.task = t.id)")
+    [ "$wrong" = 0 ] || fail "0 tasks with a wrong last_seq" "$wrong"
+done
+blocked=$(sql "$T/dead.db" "SELECT count(*) FROM tasks WHERE end_seq IS NULL
+                            AND last_seq IS NOT NULL")
+what="dead.db: last_seq of the tasks left blocked"
+checks=$((checks + 1))
+[ "$blocked" -ge 2 ] || fail "at least 2 (main, sink)" "$blocked"
+
 # ---- the pipeline's dead end ---------------------------------------------
 
 # Steps of the pipeline's schedule, from the trace: its last event, the
