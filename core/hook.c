@@ -6,9 +6,6 @@
  */
 #include <string.h>
 #include <time.h>
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
 
 #include "loop_int.h"
 
@@ -26,22 +23,6 @@ mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* A cycle counter read costs a few ns where clock_gettime costs ~22: the
- * event clock is the counter, mapped onto CLOCK_MONOTONIC. */
-static uint64_t
-ticks(void)
-{
-#if defined(__x86_64__)
-    return __rdtsc();
-#elif defined(__aarch64__)
-    uint64_t v;
-    __asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
-    return v;
-#else
-    return (uint64_t)mono_ns();
-#endif
-}
-
 /* Measures the tick rate against CLOCK_MONOTONIC over ~2 ms, once per
  * loop, when its first hook arrives. */
 static void
@@ -50,10 +31,10 @@ calibrate(tl_loop *loop)
     uint64_t t1;
     int64_t n1;
 
-    loop->tick0 = ticks();
+    loop->tick0 = tl__ticks();
     loop->ns0 = mono_ns();
     do {
-        t1 = ticks();
+        t1 = tl__ticks();
         n1 = mono_ns();
     } while (n1 - loop->ns0 < 2000000);
     loop->ns_per_tick = t1 > loop->tick0
@@ -61,13 +42,15 @@ calibrate(tl_loop *loop)
                             : 1.0;
 }
 
-static int64_t
-event_time(tl_loop *loop)
+void
+tl__tape_event(tl_loop *loop, const tl_event *ev, uint64_t seq)
 {
-    if (loop->env->cheap_now)
-        return loop->env->now(loop->envs);
-    return loop->ns0 + (int64_t)((double)(ticks() - loop->tick0) *
-                                 loop->ns_per_tick);
+    tl__trec h = {.kind = ev->kind, .okind = ev->okind, .flags = ev->flags,
+                  .task = ev->task, .object = ev->object,
+                  .loop = loop->tape_loop, .run = loop->run, .seq = seq,
+                  .time = loop->evtime, .a = ev->a, .b = ev->b};
+
+    tl__tape_put(loop->tape, &h, ev->payload, ev->payload ? ev->len : 0);
 }
 
 void
@@ -76,21 +59,14 @@ tl__emit(tl_loop *loop, tl_event *ev, int fresh)
     uint64_t bit = TL_EVMASK(ev->kind);
 
     if (fresh || !loop->tstamped) {
-        loop->evtime = event_time(loop);
+        loop->evtime = tl__event_time(loop);
         loop->tstamped = 1;
     }
     ev->seq = ++loop->evseq;
     ev->time = loop->evtime;
     ev->run = loop->run;
-    if (loop->tape) {
-        tl__trec h = {.kind = ev->kind, .okind = ev->okind,
-                      .flags = ev->flags, .task = ev->task,
-                      .object = ev->object, .loop = loop->tape_loop,
-                      .run = ev->run, .seq = ev->seq, .time = ev->time,
-                      .a = ev->a, .b = ev->b};
-        tl__tape_put(loop->tape, &h, ev->payload,
-                     ev->payload ? ev->len : 0);
-    }
+    if (loop->tape)
+        tl__tape_event(loop, ev, ev->seq);
     for (size_t i = 0; i < loop->nhooks; i++)
         if (loop->hooks[i].mask & bit)
             loop->hooks[i].fn(ev, loop->hooks[i].udata);
@@ -100,6 +76,7 @@ void
 tl__evmask_update(tl_loop *loop)
 {
     loop->evmask = loop->tape ? TL_EVMASK_ALL : 0;
+    loop->tape_fast = loop->tape && !loop->nhooks;
     for (size_t i = 0; i < loop->nhooks; i++)
         loop->evmask |= loop->hooks[i].mask;
     if (loop->evmask && loop->ns_per_tick == 0 && !loop->env->cheap_now)
@@ -146,6 +123,7 @@ tl__hooks_free(tl_loop *loop)
     loop->hooks = NULL;
     loop->nhooks = 0;
     loop->tape = NULL;
+    loop->tape_fast = 0;
     loop->evmask = 0;
 }
 

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "ctx.h"
 #include "env.h"
@@ -178,6 +179,8 @@ struct tl_loop {
     int tstamped;               /* evtime is still that command's */
     tl__tape *tape;             /* recording: the journal, else NULL */
     uint32_t tape_loop;         /* this loop's id in the journal */
+    int tape_fast;              /* recording and no hook: events go to the
+                                   tape inline, without a tl__emit call */
     uint32_t run;               /* the current run's id */
     uint64_t tick0;             /* event clock: a (tick, ns) pair ... */
     int64_t ns0;
@@ -200,7 +203,10 @@ struct tl_loop {
 #define TL__EV_(loop, k, fresh, ...)                                       \
     do {                                                                   \
         if (__builtin_expect((loop)->evmask != 0, 0)) {                    \
-            if (((loop)->evmask >> (k)) & 1) {                             \
+            if ((loop)->tape_fast) {                                       \
+                const tl_event evf_ = {.kind = (k), __VA_ARGS__};          \
+                tl__emit_tape((loop), &evf_, (fresh));                     \
+            } else if (((loop)->evmask >> (k)) & 1) {                      \
                 tl_event ev_ = {.kind = (k), __VA_ARGS__};                 \
                 tl__emit((loop), &ev_, (fresh));                           \
             } else if (fresh) {                                            \
@@ -216,6 +222,75 @@ struct tl_loop {
 /* Stamps ev (seq, time, run), appends it to the tape if the loop records,
  * and calls every hook that wants it. */
 TL_HIDDEN void tl__emit(tl_loop *loop, tl_event *ev, int fresh);
+/* Appends ev, numbered seq and timed loop->evtime, to the loop's tape. */
+TL_HIDDEN void tl__tape_event(tl_loop *loop, const tl_event *ev,
+                              uint64_t seq);
+
+/* The event clock: the cycle counter, mapped onto CLOCK_MONOTONIC by the
+ * rate hook.c measured (a read costs a few ns where clock_gettime costs
+ * ~22), or the env's own clock when that is cheap (virtual, replay). */
+static inline uint64_t
+tl__ticks(void)
+{
+#if defined(__x86_64__)
+    return __builtin_ia32_rdtsc();
+#elif defined(__aarch64__)
+    uint64_t v;
+    __asm__ volatile("mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+#endif
+}
+
+static inline int64_t
+tl__event_time(tl_loop *loop)
+{
+    if (loop->env->cheap_now)
+        return loop->env->now(loop->envs);
+    return loop->ns0 + (int64_t)((double)(tl__ticks() - loop->tick0) *
+                                 loop->ns_per_tick);
+}
+
+/* Recording with no hook: ev goes straight to the journal's live block,
+ * inline where it is emitted.  The common record -- same loop and run
+ * as the one before, next in seq, no payload -- is encoded here; any
+ * other goes through tl__tape_event. */
+static inline __attribute__((always_inline)) void
+tl__emit_tape(tl_loop *loop, const tl_event *ev, int fresh)
+{
+    tl__tape *t = loop->tape;
+    uint64_t seq = ++loop->evseq;
+    uint8_t *p;
+
+    if (fresh || !loop->tstamped) {
+        loop->evtime = tl__event_time(loop);
+        loop->tstamped = 1;
+    }
+    if (__builtin_expect(ev->payload != NULL ||
+                         t->used + TL__TAPE_MAXHEAD > t->room ||
+                         seq != t->seq + 1 || t->loop != loop->tape_loop ||
+                         t->run != loop->run, 0)) {
+        tl_event copy = *ev;    /* so that ev itself need not be in memory */
+        tl__tape_event(loop, &copy, seq);
+        return;
+    }
+    p = t->live + t->used;
+    p[0] = (uint8_t)ev->kind;
+    p[1] = (uint8_t)((ev->okind & 0x07) | (ev->flags & 0x0F) << 3 |
+                     TL__TAPE_SAME);
+    p = tl__tape_uvar(p + 2, ev->task);
+    p = tl__tape_uvar(p, ev->object);
+    p = tl__tape_svar(p, loop->evtime - t->time);
+    p = tl__tape_svar(p, ev->a);
+    p = tl__tape_svar(p, ev->b);
+    t->seq = seq;
+    t->time = loop->evtime;
+    t->used = (size_t)(p - t->live);
+    tl__tape_publish(t);
+}
 TL_HIDDEN void tl__hooks_free(tl_loop *loop);
 /* Sets evmask from the hooks and the tape; calibrates the event clock the
  * first time it is not 0. */

@@ -7,7 +7,7 @@
 #ifndef TL_SCHED_INT_H
 #define TL_SCHED_INT_H
 
-static inline void
+static inline __attribute__((always_inline)) void
 tl__make_ready(tl_loop *loop, tl_task *t, int rc, void *val)
 {
     t->rc = rc;
@@ -20,7 +20,7 @@ tl__make_ready(tl_loop *loop, tl_task *t, int rc, void *val)
 
 /* The next step of this pass: pops the head of the ready FIFO and makes it
  * the running task; NULL when the pass is over. */
-static inline tl_task *
+static inline __attribute__((always_inline)) tl_task *
 tl__next_step(tl_loop *loop)
 {
     tl_task *t;
@@ -81,7 +81,7 @@ tl__park(tl_task *t, tl__link *list, int wait, void *obj)
 }
 
 /* Readies a task that waited, and says so: by whom, with what. */
-static inline void
+static inline __attribute__((always_inline)) void
 tl__wake(tl_task *t, int rc, void *val)
 {
     tl_loop *loop = t->loop;
@@ -91,7 +91,7 @@ tl__wake(tl_task *t, int rc, void *val)
     tl__make_ready(loop, t, rc, val);
 }
 
-static inline void
+static inline __attribute__((always_inline)) void
 tl__unpark(tl_task *t, int rc, void *val)
 {
     tl__list_del(&t->link);

@@ -15,6 +15,10 @@
 
 #include "loop_int.h"
 
+#if TL_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -101,11 +105,20 @@ stack_unmap(tl__stack *s)
 int
 tl__stack_get(tl__pool *p, tl__stack *out)
 {
-    if (p->nfree) {
+    int rc = 0;
+
+    if (p->nfree)
         *out = p->free[--p->nfree];
-        return 0;
-    }
-    return stack_map(p->size, out);
+    else
+        rc = stack_map(p->size, out);
+#if TL_ASAN
+    /* A task that ended left its last frames' scopes poisoned (it switched
+     * away from them for good), and a mapping may reuse the addresses of
+     * one unmapped so: a stack starts clean. */
+    if (rc == 0)
+        __asan_unpoison_memory_region(out->lo, out->size);
+#endif
+    return rc;
 }
 
 void

@@ -10,9 +10,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tapeloop.h"
+
 #define TL__TAPE_BLOCK ((size_t)1 << 20)        /* the live block */
 #define TL__TAPE_MAXHEAD 80                     /* the longest record head */
 #define TL__TAPE_SAME 0x80                      /* see journal.h */
+#define TL__TAPE_HANDOFF 0x08                   /* a flag: see journal.h */
 
 /* The writer's side of a journal: the live block and what the next record
  * is encoded against.  The first member of instrument's tl_journal. */
@@ -112,6 +115,39 @@ tl__tape_put(tl__tape *t, const tl__trec *h, const void *payload, size_t len)
         memcpy(p, payload, len);
     t->used += (size_t)(p - r) + len;
     tl__tape_publish(t);
+}
+
+/* A put that hands its item to a waiting getter, as one record of its
+ * four events (journal.h): put (task p, queue q, item nput), hand-off
+ * (item nget, to g), g's get, g's wake, numbered seq .. seq + 3 and timed
+ * time.  0, or -1 when this record cannot be the short kind (another
+ * loop's or run's last, a gap in seq, a full block): then the caller
+ * emits the four events one by one. */
+static inline __attribute__((always_inline)) int
+tl__tape_handoff(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
+                 int64_t time, uint32_t p, uint32_t q, uint32_t g,
+                 int64_t nput, int64_t nget)
+{
+    uint8_t *r;
+
+    if (__builtin_expect(t->used + TL__TAPE_MAXHEAD > t->room ||
+                         seq != t->seq + 1 || loop != t->loop ||
+                         run != t->run, 0))
+        return -1;
+    r = t->live + t->used;
+    r[0] = TL_EV_QUEUE_HANDOFF;
+    r[1] = (uint8_t)(TL_OBJ_QUEUE | TL__TAPE_HANDOFF << 3 | TL__TAPE_SAME);
+    r = tl__tape_uvar(r + 2, p);
+    r = tl__tape_uvar(r, q);
+    r = tl__tape_svar(r, time - t->time);
+    r = tl__tape_svar(r, nput);
+    r = tl__tape_svar(r, g);
+    r = tl__tape_svar(r, nget);
+    t->seq = seq + 3;
+    t->time = time;
+    t->used = (size_t)(r - t->live);
+    tl__tape_publish(t);
+    return 0;
 }
 
 #endif /* TL_TAPE_H */

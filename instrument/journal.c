@@ -368,7 +368,13 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
         return 0;
     if (!tl__uvar_get(p, lim, &task) || !tl__uvar_get(p, lim, &object) ||
         !tl__svar_get(p, lim, &dt) || !tl__svar_get(p, lim, &r->a) ||
-        !tl__svar_get(p, lim, &r->b) || len > (uint64_t)(lim - *p))
+        !tl__svar_get(p, lim, &r->b))
+        return 0;
+    r->x = 0;
+    if (r->kind == TL_EV_QUEUE_HANDOFF && (r->flags & TL__TAPE_HANDOFF) &&
+        (len || !tl__svar_get(p, lim, &r->x)))
+        return 0;
+    if (len > (uint64_t)(lim - *p))
         return 0;
     r->loop = (uint32_t)c->loop;
     r->run = (uint32_t)c->run;
@@ -378,6 +384,35 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
     r->time = c->time += dt;
     r->commit = (uint32_t)len + 1;
     return 1;
+}
+
+/* The four events of a hand-off record (journal.h), to fn. */
+static int
+handoff(const tl_jrec *h, ctx *c,
+        int (*fn)(const tl_jrec *r, const void *payload, void *udata),
+        void *udata)
+{
+    uint32_t p = h->task, g = (uint32_t)h->b;
+    tl_jrec e[4] = {
+        {.kind = TL_EV_QUEUE_PUT, .okind = TL_OBJ_QUEUE, .task = p,
+         .object = h->object, .a = h->a, .flags = TL_EVF_IMMEDIATE},
+        {.kind = TL_EV_QUEUE_HANDOFF, .okind = TL_OBJ_QUEUE, .task = p,
+         .object = h->object, .a = h->x, .b = g},
+        {.kind = TL_EV_QUEUE_GET, .okind = TL_OBJ_QUEUE, .task = g,
+         .object = h->object, .a = h->x},
+        {.kind = TL_EV_WAKE, .task = g, .b = p}};
+    int rc = 0;
+
+    for (int i = 0; i < 4 && rc == 0; i++) {
+        e[i].commit = 1;
+        e[i].loop = h->loop;
+        e[i].run = h->run;
+        e[i].seq = h->seq + (uint64_t)i;
+        e[i].time = h->time;
+        rc = fn(&e[i], NULL, udata);
+    }
+    c->seq = h->seq + 3;
+    return rc;
 }
 
 /* Calls fn for the whole records in [p, lim), and returns what fn last
@@ -395,7 +430,9 @@ walk_block(const uint8_t *p, const uint8_t *lim, ctx *c,
             *torn = 1;                  /* stop at the last whole one */
             break;
         }
-        if (r.kind == TL_JREC_META || r.kind < 0xFFF0)
+        if (r.kind == TL_EV_QUEUE_HANDOFF && (r.flags & TL__TAPE_HANDOFF))
+            rc = handoff(&r, c, fn, udata);
+        else if (r.kind == TL_JREC_META || r.kind < 0xFFF0)
             rc = fn(&r, p, udata);      /* other kinds: a newer writer's */
         p += r.commit - 1;
     }
@@ -434,7 +471,7 @@ tl_journal_read(const char *path,
         return -errno;
     memcpy(&v, m + 24, sizeof v);
     if (memcmp(m, TL_JOURNAL_MAGIC, sizeof TL_JOURNAL_MAGIC) != 0 ||
-        v != TL_JOURNAL_VERSION) {
+        !TL_JOURNAL_READS(v)) {
         munmap(m, size);
         return TL_EINVAL;
     }

@@ -22,7 +22,14 @@
  * from the previous record's, the payload length; then the task, the
  * object, the time's difference, a, b; then the payload.  SAME means the
  * previous record's loop and run, the next seq, no payload.  An event
- * costs about 9 bytes.
+ * costs about 9 bytes.  Since version 4 a queue_handoff record with the
+ * HANDOFF flag (8, never an event's) stands for the four events of a put
+ * that hands its item to a waiting getter -- queue_put (the task, the
+ * queue, a = the item's number, b = 0, immediate), queue_handoff (a = the
+ * get's number, b = the getter), the getter's queue_get and its wake (b =
+ * the putter) -- with one more varint after b, the get's number; its a
+ * is the put's, its b the getter.  They take four seqs and one time.
+ * Readers get the four events (tl_journal_read); version 3 is read too.
  */
 #ifndef TL_JOURNAL_H
 #define TL_JOURNAL_H
@@ -32,7 +39,7 @@
 #include "tapeloop.h"
 
 #define TL_JOURNAL_MAGIC "TAPELOOP-JOURNAL"
-#define TL_JOURNAL_VERSION 3
+#define TL_JOURNAL_VERSION 4
 
 /* Record kinds beyond tl_event_kind. */
 enum {
@@ -52,6 +59,7 @@ typedef struct tl_jrec {         /* a record, decoded */
     uint64_t seq;               /* the loop's event seq */
     int64_t time;               /* ns, CLOCK_MONOTONIC scale */
     int64_t a, b;               /* per kind */
+    int64_t x;                  /* a hand-off record's get number */
 } tl_jrec;
 
 typedef struct tl_journal tl_journal;
@@ -76,6 +84,8 @@ int tl_journal_pid(const char *path);
 /* The format version of the journal at path (0 if not a journal), or
  * -errno. */
 int tl_journal_version(const char *path);
+/* Whether this tapeloop reads journals of version v. */
+#define TL_JOURNAL_READS(v) ((v) == 3 || (v) == TL_JOURNAL_VERSION)
 
 /* How a journal ended, as tl_journal_read found it. */
 typedef struct tl_journal_end {
