@@ -137,13 +137,3 @@ tl_event_name(int kind)
     };
     return kind >= 0 && kind < TL_EV__COUNT ? names[kind] : "?";
 }
-
-int
-tl__okind(const tl__obj *o)
-{
-    static const unsigned char map[] = {
-        [TL__QUEUE] = TL_OBJ_QUEUE, [TL__FLAG] = TL_OBJ_FLAG,
-        [TL__LOCK] = TL_OBJ_LOCK,   [TL__COND] = TL_OBJ_COND,
-        [TL__LATCH] = TL_OBJ_LATCH, [TL__SOCKET] = TL_OBJ_SOCKET};
-    return map[o->kind];
-}

@@ -269,6 +269,10 @@ tl__emit_tape(tl_loop *loop, const tl_event *ev, int fresh)
         loop->evtime = tl__event_time(loop);
         loop->tstamped = 1;
     }
+    if (ev->kind == TL_EV_RESUME &&
+        tl__tape_resumed(t, loop->tape_loop, loop->run, seq, loop->evtime,
+                         ev->task, ev->a))
+        return;                 /* the getter of a hand-off, in its record */
     if (__builtin_expect(ev->payload != NULL ||
                          t->used + TL__TAPE_MAXHEAD > t->room ||
                          seq != t->seq + 1 || t->loop != loop->tape_loop ||
@@ -279,16 +283,25 @@ tl__emit_tape(tl_loop *loop, const tl_event *ev, int fresh)
     }
     p = t->live + t->used;
     p[0] = (uint8_t)ev->kind;
-    p[1] = (uint8_t)((ev->okind & 0x07) | (ev->flags & 0x0F) << 3 |
-                     TL__TAPE_SAME);
-    p = tl__tape_uvar(p + 2, ev->task);
-    p = tl__tape_uvar(p, ev->object);
-    p = tl__tape_svar(p, loop->evtime - t->time);
-    p = tl__tape_svar(p, ev->a);
-    p = tl__tape_svar(p, ev->b);
+    if ((ev->object | (uint64_t)(loop->evtime - t->time) | (uint64_t)ev->a |
+         (uint64_t)ev->b) == 0) {       /* a resume, mostly: 3 bytes */
+        p[1] = (uint8_t)((ev->okind & 0x07) |
+                         ((ev->flags & 0x01) | TL__TAPE_SHORT) << 3 |
+                         TL__TAPE_SAME);
+        p = tl__tape_uvar(p + 2, ev->task);
+    } else {
+        p[1] = (uint8_t)((ev->okind & 0x07) | (ev->flags & 0x01) << 3 |
+                         TL__TAPE_SAME);
+        p = tl__tape_uvar(p + 2, ev->task);
+        p = tl__tape_uvar(p, ev->object);
+        p = tl__tape_svar(p, loop->evtime - t->time);
+        p = tl__tape_svar(p, ev->a);
+        p = tl__tape_svar(p, ev->b);
+    }
     t->seq = seq;
     t->time = loop->evtime;
     t->used = (size_t)(p - t->live);
+    t->hand = 0;
     tl__tape_publish(t);
 }
 TL_HIDDEN void tl__hooks_free(tl_loop *loop);
@@ -298,7 +311,15 @@ TL_HIDDEN void tl__evmask_update(tl_loop *loop);
 /* The id of the running task, 0 in the scheduler. */
 #define TL__ACTOR(loop) ((loop)->cur ? (loop)->cur->id : 0u)
 /* TL_OBJ_* for an object header. */
-TL_HIDDEN int tl__okind(const tl__obj *o);
+static inline int
+tl__okind(const tl__obj *o)
+{
+    static const unsigned char map[] = {
+        [TL__QUEUE] = TL_OBJ_QUEUE, [TL__FLAG] = TL_OBJ_FLAG,
+        [TL__LOCK] = TL_OBJ_LOCK,   [TL__COND] = TL_OBJ_COND,
+        [TL__LATCH] = TL_OBJ_LATCH, [TL__SOCKET] = TL_OBJ_SOCKET};
+    return map[o->kind];
+}
 
 /* The running loop and the last one created on this thread. */
 extern _Thread_local tl_loop *tl__running
@@ -322,7 +343,6 @@ TL_HIDDEN void tl__obj_fini(tl__obj *o);
 TL_HIDDEN int64_t tl__now_ns(tl_loop *loop);
 
 /* task.c */
-TL_HIDDEN void tl__block_event(tl_task *t, int wait, const void *obj);
 TL_HIDDEN void tl__wake_all(tl__link *list, int rc);
 TL_HIDDEN void tl__step(tl_loop *loop);
 TL_HIDDEN void tl__run_timers(tl_loop *loop, int64_t now);

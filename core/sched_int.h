@@ -67,6 +67,25 @@ tl__yield_to_tail(tl_task *t, int rc)
     return tl__suspend(t);
 }
 
+/* The block event: what t waits on (a task it joins, an object, or
+ * nothing: a sleep, a custom command). */
+static inline __attribute__((always_inline)) void
+tl__block_event(tl_task *t, int wait, const void *obj)
+{
+    int ok = TL_OBJ_NONE;
+    unsigned id = 0;
+
+    if (wait == TL_WAIT_JOIN) {
+        ok = TL_OBJ_TASK;
+        id = ((const tl_task *)obj)->id;
+    } else if (obj) {
+        ok = tl__okind(obj);
+        id = ((const tl__obj *)obj)->id;
+    }
+    TL__EV(t->loop, TL_EV_BLOCK, .task = t->id, .okind = (uint8_t)ok,
+           .object = id, .a = wait);
+}
+
 static inline __attribute__((always_inline)) int
 tl__park(tl_task *t, tl__link *list, int wait, void *obj)
 {

@@ -97,6 +97,11 @@ stack_unmap(tl__stack *s)
 #ifdef TL_VALGRIND
     VALGRIND_STACK_DEREGISTER(s->vg_id);
 #endif
+#if TL_ASAN
+    /* Frames abandoned on it stay poisoned, and the next mapping at
+     * these addresses (a journal, say) would inherit that. */
+    __asan_unpoison_memory_region(s->lo, s->size);
+#endif
     munmap(s->map, s->maplen);
     if (s->guard)
         atomic_fetch_sub(&nguarded, 1);
@@ -113,8 +118,7 @@ tl__stack_get(tl__pool *p, tl__stack *out)
         rc = stack_map(p->size, out);
 #if TL_ASAN
     /* A task that ended left its last frames' scopes poisoned (it switched
-     * away from them for good), and a mapping may reuse the addresses of
-     * one unmapped so: a stack starts clean. */
+     * away from them for good): a stack starts clean. */
     if (rc == 0)
         __asan_unpoison_memory_region(out->lo, out->size);
 #endif

@@ -16,6 +16,9 @@
 #define TL__TAPE_MAXHEAD 80                     /* the longest record head */
 #define TL__TAPE_SAME 0x80                      /* see journal.h */
 #define TL__TAPE_HANDOFF 0x08                   /* a flag: see journal.h */
+#define TL__TAPE_RESUMED 0x02                   /* ... and with it */
+#define TL__TAPE_SHORT 0x04                     /* a flag: object, time, a
+                                                   and b are 0, not there */
 
 /* The writer's side of a journal: the live block and what the next record
  * is encoded against.  The first member of instrument's tl_journal. */
@@ -27,6 +30,9 @@ typedef struct tl__tape {
     uint64_t seq;               /* ... seq ... */
     int64_t time;               /* ... and time: records store differences */
     size_t room;                /* the block's size; 0 once stopped */
+    size_t hand;                /* the last hand-off record's flags byte,
+                                   while it is the last record; else 0 */
+    uint32_t hand_g;            /* its getter */
 } tl__tape;
 
 /* A record, as the writer takes it. */
@@ -86,6 +92,7 @@ tl__tape_head(tl__tape *t, uint8_t *p, const tl__trec *h, size_t len)
     t->run = h->run;
     t->seq = h->seq;
     t->time = h->time;
+    t->hand = 0;
     return p;
 }
 
@@ -117,6 +124,22 @@ tl__tape_put(tl__tape *t, const tl__trec *h, const void *payload, size_t len)
     tl__tape_publish(t);
 }
 
+/* The getter of the hand-off just recorded resumed, with 0, at the same
+ * time: a fifth event of that record (journal.h), one flag bit set in it.
+ * 1 if that was so, else 0 (and nothing changed). */
+static inline __attribute__((always_inline)) int
+tl__tape_resumed(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
+                 int64_t time, uint32_t task, int64_t rc)
+{
+    if (!t->hand || seq != t->seq + 1 || task != t->hand_g || rc != 0 ||
+        time != t->time || loop != t->loop || run != t->run)
+        return 0;
+    t->live[t->hand] |= TL__TAPE_RESUMED << 3;
+    t->seq = seq;
+    t->hand = 0;
+    return 1;
+}
+
 /* A put that hands its item to a waiting getter, as one record of its
  * four events (journal.h): put (task p, queue q, item nput), hand-off
  * (item nget, to g), g's get, g's wake, numbered seq .. seq + 3 and timed
@@ -135,6 +158,8 @@ tl__tape_handoff(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
                          run != t->run, 0))
         return -1;
     r = t->live + t->used;
+    t->hand = t->used + 1;
+    t->hand_g = g;
     r[0] = TL_EV_QUEUE_HANDOFF;
     r[1] = (uint8_t)(TL_OBJ_QUEUE | TL__TAPE_HANDOFF << 3 | TL__TAPE_SAME);
     r = tl__tape_uvar(r + 2, p);

@@ -101,25 +101,6 @@ tl__run_timers(tl_loop *loop, int64_t now)
 
 /* ---- events about waiting ---------------------------------------------- */
 
-/* What a blocked task waits on, as an event names it. */
-void
-tl__block_event(tl_task *t, int wait, const void *obj)
-{
-    tl_loop *loop = t->loop;
-    int ok = TL_OBJ_NONE;
-    unsigned id = 0;
-
-    if (wait == TL_WAIT_JOIN) {
-        ok = TL_OBJ_TASK;
-        id = ((const tl_task *)obj)->id;
-    } else if (obj) {
-        ok = tl__okind(obj);
-        id = ((const tl__obj *)obj)->id;
-    }
-    TL__EV(loop, TL_EV_BLOCK, .task = t->id, .okind = (uint8_t)ok,
-           .object = id, .a = wait);
-}
-
 void
 tl__wake_all(tl__link *list, int rc)
 {

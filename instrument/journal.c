@@ -132,6 +132,7 @@ spill(tl_journal *j)
     j->end = off + (off_t)t->used;
     t->n++;
     t->used = sizeof(block);
+    t->hand = 0;                /* its records are in the file now */
     tl__tape_publish(t);
     return 0;
 }
@@ -157,6 +158,7 @@ spill_big(tl_journal *j, const uint8_t *head, size_t hlen,
         return rc;
     j->end = off + (off_t)size;
     t->n += (uint32_t)((size + BLOCK - 1) / BLOCK);
+    t->hand = 0;
     tl__tape_publish(t);
     return 0;
 }
@@ -366,10 +368,13 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
                   !tl__uvar_get(p, lim, &c->run) ||
                   !tl__svar_get(p, lim, &ds) || !tl__uvar_get(p, lim, &len)))
         return 0;
-    if (!tl__uvar_get(p, lim, &task) || !tl__uvar_get(p, lim, &object) ||
-        !tl__svar_get(p, lim, &dt) || !tl__svar_get(p, lim, &r->a) ||
-        !tl__svar_get(p, lim, &r->b))
+    object = 0, dt = 0, r->a = r->b = 0;
+    if (!tl__uvar_get(p, lim, &task) ||
+        (!(r->flags & TL__TAPE_SHORT) &&
+         (!tl__uvar_get(p, lim, &object) || !tl__svar_get(p, lim, &dt) ||
+          !tl__svar_get(p, lim, &r->a) || !tl__svar_get(p, lim, &r->b))))
         return 0;
+    r->flags &= (uint8_t)~TL__TAPE_SHORT;
     r->x = 0;
     if (r->kind == TL_EV_QUEUE_HANDOFF && (r->flags & TL__TAPE_HANDOFF) &&
         (len || !tl__svar_get(p, lim, &r->x)))
@@ -386,24 +391,25 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
     return 1;
 }
 
-/* The four events of a hand-off record (journal.h), to fn. */
+/* The four or five events of a hand-off record (journal.h), to fn. */
 static int
 handoff(const tl_jrec *h, ctx *c,
         int (*fn)(const tl_jrec *r, const void *payload, void *udata),
         void *udata)
 {
     uint32_t p = h->task, g = (uint32_t)h->b;
-    tl_jrec e[4] = {
+    tl_jrec e[5] = {
         {.kind = TL_EV_QUEUE_PUT, .okind = TL_OBJ_QUEUE, .task = p,
          .object = h->object, .a = h->a, .flags = TL_EVF_IMMEDIATE},
         {.kind = TL_EV_QUEUE_HANDOFF, .okind = TL_OBJ_QUEUE, .task = p,
          .object = h->object, .a = h->x, .b = g},
         {.kind = TL_EV_QUEUE_GET, .okind = TL_OBJ_QUEUE, .task = g,
          .object = h->object, .a = h->x},
-        {.kind = TL_EV_WAKE, .task = g, .b = p}};
-    int rc = 0;
+        {.kind = TL_EV_WAKE, .task = g, .b = p},
+        {.kind = TL_EV_RESUME, .task = g}};
+    int rc = 0, n = h->flags & TL__TAPE_RESUMED ? 5 : 4;
 
-    for (int i = 0; i < 4 && rc == 0; i++) {
+    for (int i = 0; i < n && rc == 0; i++) {
         e[i].commit = 1;
         e[i].loop = h->loop;
         e[i].run = h->run;
@@ -411,7 +417,7 @@ handoff(const tl_jrec *h, ctx *c,
         e[i].time = h->time;
         rc = fn(&e[i], NULL, udata);
     }
-    c->seq = h->seq + 3;
+    c->seq = h->seq + (uint64_t)n - 1;
     return rc;
 }
 

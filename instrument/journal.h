@@ -28,7 +28,11 @@
  * queue, a = the item's number, b = 0, immediate), queue_handoff (a = the
  * get's number, b = the getter), the getter's queue_get and its wake (b =
  * the putter) -- with one more varint after b, the get's number; its a
- * is the put's, its b the getter.  They take four seqs and one time.
+ * is the put's, its b the getter.  They take four seqs and one time.  With flag 2 as well, a fifth: the
+ * getter's resume (a = 0), at the same time.  Flag 4 (version 4, any
+ * kind) says the object, the time's difference, a and b are all 0 and
+ * left out: a resume is then three bytes.  An event's own flags use only
+ * bit 1 (TL_EVF_IMMEDIATE).
  * Readers get the four events (tl_journal_read); version 3 is read too.
  */
 #ifndef TL_JOURNAL_H

@@ -1176,6 +1176,7 @@ tl_queue_suite(void)
 
     tcase_add_checked_fixture(core, log_reset, NULL);
     tcase_add_checked_fixture(limits, log_reset, NULL);
+    tcase_set_timeout(limits, 60);     /* 100k items under Valgrind: ~4 s */
     tcase_add_checked_fixture(errors, log_reset, NULL);
 
     tcase_add_test(core, test_fifo);
