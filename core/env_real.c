@@ -4,7 +4,8 @@
  * poll per loop pass).  Each socket direction has one persistent
  * edge-triggered event, registered once; an edge marks the direction
  * ready, and a call that found it not ready is answered TL_EAGAIN without
- * a syscall.  A timerfd bounds a waiting poll to the ns.  Its only caller
+ * a syscall.  Small reads are buffered ahead, so that a short one shows
+ * the socket drained (recv_ahead).  A timerfd bounds a waiting poll to the ns.  Its only caller
  * is the loop, through struct tl_env.
  */
 #include <errno.h>
@@ -35,7 +36,16 @@ typedef struct io {
     tl_socket *sock;            /* whose state this is */
     struct event *ev[2];        /* read, write; made at the first watch */
     unsigned char ready[2];     /* an edge came since the last EAGAIN */
+    unsigned char rdhup;        /* the peer's end of stream was seen */
+    char *ahead;                /* bytes read ahead, not yet taken */
+    size_t at, left;            /* where they start, how many */
 } io;
+
+/* Small reads go through a buffer this big: a read that comes back short
+ * says the socket is drained (unless the peer's end of stream came with
+ * the edge: EV_CLOSED), so the next one waits for the next edge without
+ * a recv that fails with EAGAIN. */
+#define AHEAD 16384
 
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
@@ -146,6 +156,8 @@ on_ready(evutil_socket_t fd, short what, void *arg)
     int dir = (what & EV_WRITE) ? TL_IO_WRITE : TL_IO_READ;
 
     (void)fd;
+    if (what & EV_CLOSED)
+        x->rdhup = 1;
     x->ready[dir] = 1;
     x->real->woken++;
     tl__io_ready(x->sock, dir);         /* nobody may be waiting: fine */
@@ -166,6 +178,15 @@ io_of(real *r, void **slot, tl_socket *s)
     return x;
 }
 
+/* EV_CLOSED where the backend reports the peer's end of stream apart
+ * (epoll: EPOLLRDHUP), else 0: then reads are not buffered ahead. */
+static short
+early_close(real *r)
+{
+    return event_base_get_features(r->base) & EV_FEATURE_EARLY_CLOSE
+               ? EV_CLOSED : 0;
+}
+
 static int
 real_watch(void *state, tl_socket *s, int fd, int dir, void **slot)
 {
@@ -177,7 +198,8 @@ real_watch(void *state, tl_socket *s, int fd, int dir, void **slot)
     if (x->ev[dir])
         return 0;                       /* registered for good already */
     x->ev[dir] = event_new(r->base, fd,
-                           (dir ? EV_WRITE : EV_READ) | EV_PERSIST | EV_ET,
+                           (dir ? EV_WRITE : EV_READ | early_close(r)) |
+                               EV_PERSIST | EV_ET,
                            on_ready, x);
     if (!x->ev[dir])
         return TL_ENOMEM;
@@ -200,6 +222,7 @@ forget(void **slot)
     for (int d = 0; d < 2; d++)
         if (x->ev[d])
             event_free(x->ev[d]);
+    tl__free(x->ahead);
     tl__free(x);
     *slot = NULL;
 }
@@ -280,6 +303,37 @@ result(ssize_t n, io *x, int dir)
     return TL_EAGAIN;
 }
 
+/* A recv of up to len bytes.  Once the socket has its read event, small
+ * reads fill the read-ahead buffer and are served from it; a read that
+ * comes back short of what was asked clears the edge (the socket is
+ * drained), unless the end of stream was seen. */
+static ssize_t
+recv_ahead(real *r, io *x, int fd, void *buf, size_t len)
+{
+    ssize_t n;
+
+    if (x && x->left) {
+        n = (ssize_t)(len < x->left ? len : x->left);
+        memcpy(buf, x->ahead + x->at, (size_t)n);
+        x->at += (size_t)n;
+        x->left -= (size_t)n;
+        return n;
+    }
+    if (x && x->ev[TL_IO_READ] && !x->ready[TL_IO_READ])
+        return TL_EAGAIN;               /* no edge since it drained */
+    if (!x || !x->ev[TL_IO_READ] || !early_close(r) || len >= AHEAD ||
+        (!x->ahead && !(x->ahead = tl__alloc(AHEAD))))
+        return result(recv(fd, buf, len, 0), x, TL_IO_READ);
+    n = recv(fd, x->ahead, AHEAD, 0);
+    if (n <= 0)
+        return result(n, x, TL_IO_READ);
+    if (n < AHEAD && !x->rdhup)
+        x->ready[TL_IO_READ] = 0;       /* drained: wait for the next edge */
+    x->at = 0;
+    x->left = (size_t)n;
+    return recv_ahead(r, x, fd, buf, len);
+}
+
 static ssize_t
 real_sock(void *state, tl_sockreq *q, void **slot)
 {
@@ -288,9 +342,10 @@ real_sock(void *state, tl_sockreq *q, void **slot)
     io *x = *slot;
     int dir = q->op == TL_SOCK_SEND ? TL_IO_WRITE : TL_IO_READ;
 
-    (void)state;
-    if ((q->op == TL_SOCK_ACCEPT || q->op == TL_SOCK_RECV ||
-         q->op == TL_SOCK_SEND) && x && x->ev[dir] && !x->ready[dir])
+    if (q->op == TL_SOCK_RECV)
+        return recv_ahead(state, x, q->fd, q->buf, q->len);
+    if ((q->op == TL_SOCK_ACCEPT || q->op == TL_SOCK_SEND) && x &&
+        x->ev[dir] && !x->ready[dir])
         return TL_EAGAIN;               /* no edge since the last EAGAIN */
     switch (q->op) {
     case TL_SOCK_LISTEN:
@@ -309,8 +364,6 @@ real_sock(void *state, tl_sockreq *q, void **slot)
         q->fd = fd;
         q->port = port_of(fd, 1);
         return 0;
-    case TL_SOCK_RECV:
-        return result(recv(q->fd, q->buf, q->len, 0), x, dir);
     case TL_SOCK_SEND:
         return result(send(q->fd, q->buf, q->len, MSG_NOSIGNAL), x, dir);
     case TL_SOCK_CLOSE:

@@ -197,6 +197,69 @@ listen_errors_root(void *arg)
     return NULL;
 }
 
+/* The reader parks in recv before any byte comes, then takes them one at
+ * a time: the data and the end of stream behind it both arrive (the
+ * read-ahead must not take the short read for "drained" while the end
+ * of stream waits, and must not lose bytes between reads). */
+static void *
+dribble_reader(void *arg)
+{
+    tl_socket *c;
+    char b;
+    ssize_t n;
+    long got = 0;
+
+    (void)arg;
+    ck_assert_int_eq(tl_accept(lsn, &c), 0);
+    for (int round = 0; round < 3; round++) {
+        while ((n = tl_recv(c, &b, 1)) == 1) {
+            ck_assert_int_eq(b, 'a' + (int)(got % 26));
+            got++;
+            if (got % 100 == 0)
+                break;          /* a round of 100 bytes */
+        }
+        if (n == 0)
+            break;
+    }
+    if (n != 0)
+        n = tl_recv(c, &b, 1);
+    ck_assert_int_eq(n, 0);                     /* end of stream, no hang */
+    ck_assert_int_eq(got, 300);
+    tl_socket_close(c);
+    return NULL;
+}
+
+static void *
+dribble_root(void *arg)
+{
+    tl_task *r;
+    tl_socket *c;
+    char buf[100];
+
+    (void)arg;
+    ck_assert_int_eq(tl_listen(&lsn, "127.0.0.1", 0, 4), 0);
+    tl_spawn(&r, dribble_reader, NULL, "reader");
+    ck_assert_int_eq(tl_connect(&c, "127.0.0.1", tl_socket_port(lsn)), 0);
+    ck_assert_int_eq(tl_sleep(0.01), 0);       /* the reader parks */
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 100; i++)
+            buf[i] = (char)('a' + (round * 100 + i) % 26);
+        ck_assert_int_eq(tl_send_all(c, buf, sizeof buf), 0);
+        if (round < 2)
+            ck_assert_int_eq(tl_sleep(0.005), 0);
+    }
+    tl_socket_close(c);                         /* FIN right behind */
+    ck_assert_int_eq(tl_join(r, NULL), 0);
+    tl_socket_close(lsn);
+    return NULL;
+}
+
+START_TEST(small_reads_see_every_byte_and_the_end)
+{
+    ck_assert_int_eq(tl_check_run(dribble_root, NULL, NULL), 0);
+}
+END_TEST
+
 START_TEST(listen_errors)
 {
     ck_assert_int_eq(tl_check_run(listen_errors_root, NULL, NULL), 0);
@@ -262,6 +325,7 @@ tl_net_suite(void)
     tcase_add_test(core, send_all_larger_than_buffers);
     tcase_add_test(core, blocked_recv_cancel_and_close);
     tcase_add_test(core, listen_before_run);
+    tcase_add_test(core, small_reads_see_every_byte_and_the_end);
     tcase_set_timeout(core, 30);
     tcase_add_test(errors, connect_errors);
     tcase_add_test(errors, listen_errors);
