@@ -46,6 +46,8 @@ typedef struct io {
  * the edge: EV_CLOSED), so the next one waits for the next edge without
  * a recv that fails with EAGAIN. */
 #define AHEAD 16384
+#define DIRECT 4096             /* reads this big skip the buffer: the copy
+                                   would cost more than the recv it saves */
 
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
@@ -305,8 +307,9 @@ result(ssize_t n, io *x, int dir)
 
 /* A recv of up to len bytes.  Once the socket has its read event, small
  * reads fill the read-ahead buffer and are served from it; a read that
- * comes back short of what was asked clears the edge (the socket is
- * drained), unless the end of stream was seen. */
+ * comes back short of what was asked (of the buffer, or of a big read)
+ * clears the edge (the socket is drained), unless the end of stream was
+ * seen. */
 static ssize_t
 recv_ahead(real *r, io *x, int fd, void *buf, size_t len)
 {
@@ -321,9 +324,14 @@ recv_ahead(real *r, io *x, int fd, void *buf, size_t len)
     }
     if (x && x->ev[TL_IO_READ] && !x->ready[TL_IO_READ])
         return TL_EAGAIN;               /* no edge since it drained */
-    if (!x || !x->ev[TL_IO_READ] || !early_close(r) || len >= AHEAD ||
-        (!x->ahead && !(x->ahead = tl__alloc(AHEAD))))
+    if (!x || !x->ev[TL_IO_READ] || !early_close(r))
         return result(recv(fd, buf, len, 0), x, TL_IO_READ);
+    if (len >= DIRECT || (!x->ahead && !(x->ahead = tl__alloc(AHEAD)))) {
+        n = recv(fd, buf, len, 0);      /* big: no copy through the buffer */
+        if (n > 0 && (size_t)n < len && !x->rdhup)
+            x->ready[TL_IO_READ] = 0;
+        return result(n, x, TL_IO_READ);
+    }
     n = recv(fd, x->ahead, AHEAD, 0);
     if (n <= 0)
         return result(n, x, TL_IO_READ);

@@ -218,13 +218,17 @@ dribble_reader(void *arg)
             if (got % 100 == 0)
                 break;          /* a round of 100 bytes */
         }
-        if (n == 0)
-            break;
+        ck_assert_int_eq(n, 1);
     }
-    if (n != 0)
-        n = tl_recv(c, &b, 1);
-    ck_assert_int_eq(n, 0);                     /* end of stream, no hang */
     ck_assert_int_eq(got, 300);
+    {                           /* then big reads, which skip the buffer */
+        static char big[8192];
+        long more = 0;
+        while ((n = tl_recv(c, big, sizeof big)) > 0)
+            more += n;
+        ck_assert_int_eq(more, 5000);
+    }
+    ck_assert_int_eq(n, 0);                     /* end of stream, no hang */
     tl_socket_close(c);
     return NULL;
 }
@@ -247,6 +251,12 @@ dribble_root(void *arg)
         ck_assert_int_eq(tl_send_all(c, buf, sizeof buf), 0);
         if (round < 2)
             ck_assert_int_eq(tl_sleep(0.005), 0);
+    }
+    ck_assert_int_eq(tl_sleep(0.005), 0);
+    {
+        static char big[5000];
+        memset(big, 'z', sizeof big);
+        ck_assert_int_eq(tl_send_all(c, big, sizeof big), 0);
     }
     tl_socket_close(c);                         /* FIN right behind */
     ck_assert_int_eq(tl_join(r, NULL), 0);
