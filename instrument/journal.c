@@ -277,6 +277,14 @@ tl_journal_meta(tl_journal *j, const char *key, const char *value)
     free(buf);
 }
 
+void
+tl_journal_disown(tl_journal *j)
+{
+    j->err = -ECHILD;           /* the parent's live block: not a byte */
+    j->tape.room = 0;
+    j->tape.hand = 0;
+}
+
 tl__tape *
 tl_journal_tape(tl_journal *j)
 {

@@ -76,6 +76,9 @@ void tl_journal_close(tl_journal *j);
 int tl_journal_append(tl_journal *j, uint32_t loop, const tl_event *ev);
 /* Appends a META record. */
 void tl_journal_meta(tl_journal *j, const char *key, const char *value);
+/* In a forked child: appending does nothing from now on, and nothing of
+ * the live block, which the parent shares, is touched. */
+void tl_journal_disown(tl_journal *j);
 /* Its writer's side, which the loop appends to inline (core/tape.h). */
 struct tl__tape *tl_journal_tape(tl_journal *j);
 /* 0, or the first error that stopped appending (-ENOSPC, ...); the first

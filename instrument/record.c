@@ -41,6 +41,8 @@ forked(void)
 {
     rec.child = 1;
     writer = 0;
+    if (rec.j)
+        tl_journal_disown(rec.j);       /* a loop running on writes nothing */
 }
 
 /* A loop on another thread than the journal's writer (or in a forked

@@ -1049,8 +1049,11 @@ END_TEST
  * yields n times, and end as told.  Events: run_start, spawn, resume,
  * n x (yield, resume), task_done, run_end = 2n + 5.  END_FORK: before it
  * exits, the recorder forks a child that runs a loop of its own (asking
- * to record too) and exits: the trace must not see it. */
-enum { END_EXIT, END_KILL, END_WAIT, END_FORK, END_THREAD };
+ * to record too) and exits: the trace must not see it.  END_FORK_TASK:
+ * a task forks halfway, and the child goes on running the same loop for
+ * a while: it shares the journal's live block, and must write nothing
+ * to it. */
+enum { END_EXIT, END_KILL, END_WAIT, END_FORK, END_THREAD, END_FORK_TASK };
 
 
 static void *
@@ -1058,6 +1061,30 @@ yields(void *arg)
 {
     for (long i = 0; i < (long)arg; i++)
         tl_yield();
+    return NULL;
+}
+
+static pid_t fork_child;         /* END_FORK_TASK's child */
+
+/* The child waits until the parent's run is over, then goes on with it:
+ * what it emits would land after the parent's last record. */
+static void *
+forking_yields(void *arg)
+{
+    for (long i = 0; i < (long)arg; i++) {
+        if (i == (long)arg / 2) {
+            fflush(NULL);
+            if ((fork_child = fork()) == 0) {
+                usleep(200000);
+                for (int k = 0; k < 5000; k++)  /* events, unrecorded */
+                    tl_yield();
+                _exit(0);
+            }
+            if (fork_child < 0)
+                return (void *)1;
+        }
+        tl_yield();
+    }
     return NULL;
 }
 
@@ -1096,9 +1123,16 @@ recorder(const char *trace, long n, int how, int ready_fd, int via_env)
             setenv("TAPELOOP_RECORD", trace, 1);
         if ((rc = tl_loop_new(&loop, &opt)) != 0)
             _exit(rc == TL_EINVAL ? 10 : 11);
-        if (tl_loop_run(loop, yields, (void *)n, NULL) != 0)
+        if (tl_loop_run(loop, how == END_FORK_TASK ? forking_yields : yields,
+                        (void *)n, NULL) != 0)
             _exit(12);
         tl_loop_free(loop);
+        if (how == END_FORK_TASK) {
+            int st;
+            if (waitpid(fork_child, &st, 0) != fork_child ||
+                !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                _exit(18);
+        }
         if (ready_fd >= 0 && write(ready_fd, "r", 1) != 1)
             _exit(13);
         if (how == END_KILL)
@@ -1203,6 +1237,17 @@ START_TEST(record_option_makes_a_trace_at_exit)
     ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
     EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 4 + 5);
     EXPECT_INT(d, "SELECT count(*) FROM runs", 1);
+    EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='ended'", "normally");
+    sqlite3_close(d);
+    /* A fork inside a task: the child runs the loop on, unrecorded. */
+    at(p, "forktask.db");
+    pid = recorder(p, 3000, END_FORK_TASK, -1, 0);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
+    EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 3000 + 5);
+    EXPECT_INT(d, "SELECT count(*) FROM events WHERE kind = (SELECT kind "
+                  "FROM kinds WHERE name = 'yield')", 3000);
     EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='ended'", "normally");
     sqlite3_close(d);
     /* Another thread's loop runs unrecorded, and says so once. */
