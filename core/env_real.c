@@ -176,6 +176,9 @@ io_of(real *r, void **slot, tl_socket *s)
         x->real = r;
         x->sock = s;
         x->ready[0] = x->ready[1] = 1;
+    } else if (x && x->real != r) {     /* kept by forget(): adopted */
+        x->real = r;
+        x->ready[0] = x->ready[1] = 1;
     }
     return x;
 }
@@ -214,8 +217,11 @@ real_unwatch(void *state, int dir, void **slot)
     (void)state, (void)dir, (void)slot; /* the event stays registered */
 }
 
+/* Drops the socket's events, and its state unless keep and bytes read
+ * ahead wait in it: a socket whose loop is freed keeps them for the next
+ * loop it is used in (io_of), or for tl_socket_close to free. */
 static void
-forget(void **slot)
+forget(void **slot, int keep)
 {
     io *x = *slot;
 
@@ -224,6 +230,11 @@ forget(void **slot)
     for (int d = 0; d < 2; d++)
         if (x->ev[d])
             event_free(x->ev[d]);
+    x->ev[0] = x->ev[1] = NULL;
+    if (keep && x->left) {
+        x->real = NULL;
+        return;
+    }
     tl__free(x->ahead);
     tl__free(x);
     *slot = NULL;
@@ -375,12 +386,12 @@ real_sock(void *state, tl_sockreq *q, void **slot)
     case TL_SOCK_SEND:
         return result(send(q->fd, q->buf, q->len, MSG_NOSIGNAL), x, dir);
     case TL_SOCK_CLOSE:
-        forget(slot);
+        forget(slot, 0);
         if (q->fd >= 0)
             close(q->fd);
         return 0;
     case TL_SOCK_FORGET:
-        forget(slot);
+        forget(slot, 1);
         return 0;
     }
     return TL_EINVAL;

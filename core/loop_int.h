@@ -196,10 +196,12 @@ struct tl_loop {
  * An event's time is when the command (or the scheduler's action) that
  * caused it began: TL__EV reads the clock, TL__EV_THEN reuses the reading
  * of the event before it, for what follows in the same command with no
- * program code between -- a hand-off's get and wake, the resume that a
- * suspending command switches to.  tstamped says the reading is still
- * that command's; a TL__EV the hooks do not want clears it, as does the
- * scheduler before it polls, fires timers or starts a pass. */
+ * task code between -- a hand-off's get and wake, the resume that a
+ * suspending command switches to.  (Hooks may run in between; they do not
+ * move a command's time.)  tstamped says the reading is still that
+ * command's; a TL__EV the hooks do not want clears it, as does the
+ * scheduler before it polls, fires timers or starts a pass, and after a
+ * custom command's handler. */
 #define TL__EV_(loop, k, fresh, ...)                                       \
     do {                                                                   \
         if (__builtin_expect((loop)->evmask != 0, 0)) {                    \

@@ -326,10 +326,14 @@ tl_socket_close(tl_socket *s)
         tl__net_cancel(t);
         tl__wake(t, -EBADF, NULL);
     }
-    if (s->obj.loop)
+    if (s->obj.loop) {
         call(s->obj.loop, s, &req);
-    else if (s->fd >= 0)
+    } else if (s->slot) {       /* bytes read ahead under a freed loop */
+        req.fd = s->fd;
+        tl__env_real.sock(NULL, &req, &s->slot);
+    } else if (s->fd >= 0) {
         close(s->fd);
+    }
     sock_free(s);
 }
 

@@ -258,6 +258,7 @@ tl__step(tl_loop *loop)
         loop->cmd_fn(loop, t, t->ccode, t->val, loop->cmd_ud);
     else
         fail_unknown(loop, t);
+    TL__EV_STALE(loop);         /* the handler is program code */
 }
 
 /* ---- the task API ---------------------------------------------------- */

@@ -107,6 +107,7 @@ stop(tl_journal *j, int err)
 {
     j->err = err;
     j->tape.room = 0;
+    j->tape.hand = 0;
     seal(j, STOP, err);
     fprintf(stderr, "tapeloop: recording stopped: %s: %s (the trace keeps "
                     "the events before)\n", j->path, strerror(-err));

@@ -56,6 +56,7 @@ static const char *const sql[S__COUNT] = {
 typedef struct lastseq {
     int64_t *seq;               /* by task id; -1: written at its end */
     size_t cap;                 /* ids room */
+    uint32_t spawned;           /* spawns seen: ids are 1..spawned */
 } lastseq;
 
 /* Events go in BATCH rows per INSERT: a statement step costs about as
@@ -79,13 +80,15 @@ typedef struct imp {
     int nbatch;                 /* how many */
 } imp;
 
-/* Notes that task (loop, id) acted at seq; 0, or SQLITE_NOMEM. */
+/* Notes that task (loop, id) acted at seq, or, spawn set, that it was
+ * spawned; 0, or SQLITE_NOMEM.  Ids are dense per loop, so an id past
+ * the spawns seen (a damaged journal) is ignored, not allocated for. */
 static int
-note_last(imp *m, uint32_t loop, uint32_t id, int64_t seq)
+note_last(imp *m, uint32_t loop, uint32_t id, int64_t seq, int spawn)
 {
     lastseq *l;
 
-    if (!loop || !id || loop > 1u << 16 || id > 1u << 28)
+    if (!loop || !id || loop > 1u << 16)
         return 0;               /* a damaged trace: no bound, no harm */
     if (loop >= m->nlast) {
         size_t n = loop + 1;
@@ -96,6 +99,10 @@ note_last(imp *m, uint32_t loop, uint32_t id, int64_t seq)
         m->nlast = n;
     }
     l = &m->last[loop];
+    if (spawn && id == l->spawned + 1)
+        l->spawned = id;
+    if (id > l->spawned)
+        return 0;
     if (id >= l->cap) {
         size_t n = l->cap ? l->cap : 64;
         int64_t *p;
@@ -107,7 +114,8 @@ note_last(imp *m, uint32_t loop, uint32_t id, int64_t seq)
         l->seq = p;
         l->cap = n;
     }
-    l->seq[id] = seq;
+    if (!spawn)
+        l->seq[id] = seq;
     return 0;
 }
 
@@ -306,7 +314,9 @@ on_record(const tl_jrec *r, const void *payload, void *udata)
         if ((rc = checkpoint(m)) != 0)
             return rc;
     }
-    if ((rc = note_last(m, r->loop, r->task, m->seq)) != 0)
+    if ((r->kind == TL_EV_SPAWN &&
+         (rc = note_last(m, r->loop, r->object, 0, 1)) != 0) ||
+        (rc = note_last(m, r->loop, r->task, m->seq, 0)) != 0)
         return rc;
     {
         int64_t *e = m->batch[m->nbatch++];

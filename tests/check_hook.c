@@ -1255,6 +1255,76 @@ START_TEST(command_blocks_until_resumed)
 }
 END_TEST
 
+/* A handler that takes 2 ms and keeps the task, which main resumes
+ * later; meanwhile the other tasks of the pass go on. */
+static tl_task *kept;
+
+static void
+slow_command(tl_loop *loop, tl_task *task, int code, void *arg, void *udata)
+{
+    (void)loop, (void)udata, (void)arg, (void)code;
+    spin_ms(2);
+    kept = task;
+}
+
+static void *
+commander(void *arg)
+{
+    (void)arg;
+    ck_assert_int_eq(tl_yield(), 0);
+    ck_assert_int_eq(tl_command(1, NULL, NULL), 0);
+    return NULL;
+}
+
+static void *
+four_yields(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(tl_yield(), 0);
+    return NULL;
+}
+
+static void *
+slow_command_root(void *arg)
+{
+    tl_task *c, *o;
+
+    (void)arg;
+    tl_spawn(&c, commander, NULL, "c");
+    tl_spawn(&o, four_yields, NULL, "o");       /* due in the same pass */
+    for (int i = 0; i < 8; i++)
+        tl_yield();
+    ck_assert_ptr_nonnull(kept);
+    ck_assert_int_eq(tl_resume(kept, 0, NULL, false), 0);
+    tl_join(c, NULL);
+    tl_join(o, NULL);
+    return NULL;
+}
+
+START_TEST(a_command_handlers_time_shows)
+{
+    const int64_t ms = 1000000;
+    size_t cmd = 0, next;
+    tl_loop *loop;
+
+    kept = NULL;
+    ck_assert_int_eq(tl_loop_new(&loop, NULL), 0);
+    tl_loop_set_command(loop, slow_command, NULL);
+    ck_assert_int_eq(tl_loop_add_hook(loop, TL_EVMASK_ALL, collect, NULL), 0);
+    ck_assert_int_eq(tl_loop_run(loop, slow_command_root, NULL, NULL), 0);
+    tl_loop_free(loop);
+    while (cmd < nev && evs[cmd].kind != TL_EV_COMMAND)
+        cmd++;
+    ck_assert_uint_lt(cmd + 2, nev);
+    /* After the command and its block, the handler ran 2 ms: the next
+     * task's resume is that much later. */
+    next = cmd + 2;
+    ck_assert_int_eq(evs[next].kind, TL_EV_RESUME);
+    ck_assert_int_ge(evs[next].time - evs[cmd].time, 2 * ms);
+}
+END_TEST
+
 /* ---- hooks: order, masks, removal, misuse -------------------------------- */
 
 static char order[MAXEV * 2];
@@ -1595,6 +1665,7 @@ tl_hook_suite(void)
     tcase_add_test(tasks, cancel_blocked_and_ready_tasks);
     tcase_add_test(tasks, task_ends_done_failed_cancelled);
     tcase_add_test(tasks, command_blocks_until_resumed);
+    tcase_add_test(tasks, a_command_handlers_time_shows);
     tcase_add_test(queues, queue_put_immediate_when_nobody_waits);
     tcase_add_test(queues, queue_put_hands_over_to_blocked_getter);
     tcase_add_test(queues, events_of_one_command_share_its_time);

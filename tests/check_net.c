@@ -270,6 +270,75 @@ START_TEST(small_reads_see_every_byte_and_the_end)
 }
 END_TEST
 
+/* Bytes read ahead under one loop are the next loop's to read: the
+ * reader takes one byte of ten, its loop is freed with the sockets open,
+ * and a second loop reads the other nine, then the end of stream. */
+static tl_socket *rd, *wr;
+
+static void *
+first_byte(void *arg)
+{
+    char b = 0;
+
+    (void)arg;
+    ck_assert_int_eq(tl_accept(lsn, &rd), 0);
+    ck_assert_int_eq(tl_recv(rd, &b, 1), 1);    /* parks first: buffered */
+    ck_assert_int_eq(b, '0');
+    return NULL;
+}
+
+static void *
+loop_one(void *arg)
+{
+    tl_task *r;
+
+    (void)arg;
+    ck_assert_int_eq(tl_listen(&lsn, "127.0.0.1", 0, 4), 0);
+    tl_spawn(&r, first_byte, NULL, "reader");
+    ck_assert_int_eq(tl_connect(&wr, "127.0.0.1", tl_socket_port(lsn)), 0);
+    ck_assert_int_eq(tl_sleep(0.01), 0);       /* the reader parks */
+    ck_assert_int_eq(tl_send_all(wr, "0123456789", 10), 0);
+    ck_assert_int_eq(tl_join(r, NULL), 0);
+    return NULL;                /* the sockets outlive this loop */
+}
+
+static void *
+loop_two(void *arg)
+{
+    char buf[16];
+    size_t got = 0;
+    ssize_t n;
+
+    (void)arg;
+    while (got < 9 && (n = tl_recv(rd, buf + got, sizeof buf - got)) > 0)
+        got += (size_t)n;
+    ck_assert_uint_eq(got, 9);
+    ck_assert_int_eq(memcmp(buf, "123456789", 9), 0);
+    tl_socket_close(wr);
+    ck_assert_int_eq(tl_recv(rd, buf, sizeof buf), 0);
+    tl_socket_close(rd);
+    tl_socket_close(lsn);
+    return NULL;
+}
+
+START_TEST(bytes_read_ahead_outlive_their_loop)
+{
+    ck_assert_int_eq(tl_check_run(loop_one, NULL, NULL), 0);
+    ck_assert_int_eq(tl_check_run(loop_two, NULL, NULL), 0);
+}
+END_TEST
+
+/* The same, but the sockets are closed with no loop at all: the bytes
+ * read ahead are freed (a leak checker would say otherwise). */
+START_TEST(bytes_read_ahead_freed_without_a_loop)
+{
+    ck_assert_int_eq(tl_check_run(loop_one, NULL, NULL), 0);
+    tl_socket_close(rd);
+    tl_socket_close(wr);
+    tl_socket_close(lsn);
+}
+END_TEST
+
 START_TEST(listen_errors)
 {
     ck_assert_int_eq(tl_check_run(listen_errors_root, NULL, NULL), 0);
@@ -336,6 +405,8 @@ tl_net_suite(void)
     tcase_add_test(core, blocked_recv_cancel_and_close);
     tcase_add_test(core, listen_before_run);
     tcase_add_test(core, small_reads_see_every_byte_and_the_end);
+    tcase_add_test(core, bytes_read_ahead_outlive_their_loop);
+    tcase_add_test(core, bytes_read_ahead_freed_without_a_loop);
     tcase_set_timeout(core, 30);
     tcase_add_test(errors, connect_errors);
     tcase_add_test(errors, listen_errors);
