@@ -110,10 +110,10 @@ handoff_recorded(tl_queue *q, tl_task *t)
 
     loop->evtime = tl__event_time(loop);        /* the put: a fresh one */
     loop->tstamped = 1;
-    if (tl__tape_handoff(loop->tape, loop->tape_loop, loop->run,
+    if (q->nput != q->nget ||
+        tl__tape_handoff(loop->tape, loop->tape_loop, loop->run,
                          loop->evseq + 1, loop->evtime, t->id, q->obj.id,
-                         g->id, (int64_t)q->nput + 1,
-                         (int64_t)q->nget + 1) != 0)
+                         g->id, (int64_t)q->nput + 1) != 0)
         return 0;
     loop->evseq += 4;
     q->nput++;

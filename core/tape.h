@@ -141,15 +141,15 @@ tl__tape_resumed(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
 }
 
 /* A put that hands its item to a waiting getter, as one record of its
- * four events (journal.h): put (task p, queue q, item nput), hand-off
- * (item nget, to g), g's get, g's wake, numbered seq .. seq + 3 and timed
- * time.  0, or -1 when this record cannot be the short kind (another
+ * four events (journal.h): put (task p, queue q, item n), hand-off (item
+ * n, to g), g's get, g's wake, numbered seq .. seq + 3 and timed time.
+ * (The queue was empty: the n-th item in is the n-th out.)  0, or -1 when this record cannot be the short kind (another
  * loop's or run's last, a gap in seq, a full block): then the caller
  * emits the four events one by one. */
 static inline __attribute__((always_inline)) int
 tl__tape_handoff(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
                  int64_t time, uint32_t p, uint32_t q, uint32_t g,
-                 int64_t nput, int64_t nget)
+                 int64_t n)
 {
     uint8_t *r;
 
@@ -165,9 +165,8 @@ tl__tape_handoff(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
     r = tl__tape_uvar(r + 2, p);
     r = tl__tape_uvar(r, q);
     r = tl__tape_svar(r, time - t->time);
-    r = tl__tape_svar(r, nput);
+    r = tl__tape_svar(r, n);
     r = tl__tape_svar(r, g);
-    r = tl__tape_svar(r, nget);
     t->seq = seq + 3;
     t->time = time;
     t->used = (size_t)(r - t->live);

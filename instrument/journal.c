@@ -384,9 +384,8 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
           !tl__svar_get(p, lim, &r->a) || !tl__svar_get(p, lim, &r->b))))
         return 0;
     r->flags &= (uint8_t)~TL__TAPE_SHORT;
-    r->x = 0;
     if (r->kind == TL_EV_QUEUE_HANDOFF && (r->flags & TL__TAPE_HANDOFF) &&
-        (len || !tl__svar_get(p, lim, &r->x)))
+        len)
         return 0;
     if (len > (uint64_t)(lim - *p))
         return 0;
@@ -411,9 +410,9 @@ handoff(const tl_jrec *h, ctx *c,
         {.kind = TL_EV_QUEUE_PUT, .okind = TL_OBJ_QUEUE, .task = p,
          .object = h->object, .a = h->a, .flags = TL_EVF_IMMEDIATE},
         {.kind = TL_EV_QUEUE_HANDOFF, .okind = TL_OBJ_QUEUE, .task = p,
-         .object = h->object, .a = h->x, .b = g},
+         .object = h->object, .a = h->a, .b = g},
         {.kind = TL_EV_QUEUE_GET, .okind = TL_OBJ_QUEUE, .task = g,
-         .object = h->object, .a = h->x},
+         .object = h->object, .a = h->a},
         {.kind = TL_EV_WAKE, .task = g, .b = p},
         {.kind = TL_EV_RESUME, .task = g}};
     int rc = 0, n = h->flags & TL__TAPE_RESUMED ? 5 : 4;

@@ -26,14 +26,14 @@
  * HANDOFF flag (8, never an event's) stands for the four events of a put
  * that hands its item to a waiting getter -- queue_put (the task, the
  * queue, a = the item's number, b = 0, immediate), queue_handoff (a = the
- * get's number, b = the getter), the getter's queue_get and its wake (b =
- * the putter) -- with one more varint after b, the get's number; its a
- * is the put's, its b the getter.  They take four seqs and one time.  With flag 2 as well, a fifth: the
- * getter's resume (a = 0), at the same time.  Flag 4 (version 4, any
+ * same number: the queue was empty, b = the getter), the getter's
+ * queue_get and its wake (b = the putter) -- its a the item's number, its
+ * b the getter.  They take four seqs and one time.  With flag 2 as well,
+ * a fifth: the getter's resume (a = 0), at the same time.  Flag 4 (any
  * kind) says the object, the time's difference, a and b are all 0 and
  * left out: a resume is then three bytes.  An event's own flags use only
- * bit 1 (TL_EVF_IMMEDIATE).
- * Readers get the four events (tl_journal_read); version 3 is read too.
+ * bit 1 (TL_EVF_IMMEDIATE).  Readers get every event on its own
+ * (tl_journal_read); version 3 is read too.
  */
 #ifndef TL_JOURNAL_H
 #define TL_JOURNAL_H
@@ -63,7 +63,6 @@ typedef struct tl_jrec {         /* a record, decoded */
     uint64_t seq;               /* the loop's event seq */
     int64_t time;               /* ns, CLOCK_MONOTONIC scale */
     int64_t a, b;               /* per kind */
-    int64_t x;                  /* a hand-off record's get number */
 } tl_jrec;
 
 typedef struct tl_journal tl_journal;
