@@ -27,6 +27,8 @@ CREATE TABLE tasks(
     end_state TEXT,             -- done, failed, cancelled; NULL: never ended
     message TEXT,               -- a failed task's message
     last_seq INTEGER,           -- its last event as the acting task
+    seqs BLOB,                  -- all of them, when at most 64: varints,
+                                -- each the difference from the one before
     PRIMARY KEY(loop, id)
 ) WITHOUT ROWID;
 

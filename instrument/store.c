@@ -19,6 +19,7 @@
 #include "journal.h"
 #include "state.h"
 #include "store.h"
+#include "varint.h"
 
 static const char schema_sql[] = {
 #include "schema_sql.h"
@@ -36,9 +37,9 @@ static const char *const sql[S__COUNT] = {
     "INSERT OR REPLACE INTO runs VALUES(?1,?2,?3,?4,NULL,NULL)",
     "UPDATE runs SET end_seq=?2, rc=?3 WHERE run=?1",
     "INSERT OR REPLACE INTO tasks VALUES(?1,?2,?3,?4,?5,?6,NULL,NULL,NULL,"
-    "NULL)",
-    "UPDATE tasks SET end_seq=?3, last_seq=?3, end_state=?4, message=?5 "
-    "WHERE loop=?1 AND id=?2",
+    "NULL,NULL)",
+    "UPDATE tasks SET end_seq=?3, last_seq=?3, end_state=?4, message=?5, "
+    "seqs=?6 WHERE loop=?1 AND id=?2",
     "INSERT OR REPLACE INTO queues VALUES(?1,?2,?3,?4,?5,NULL)",
     "UPDATE queues SET close_seq=?3 WHERE loop=?1 AND id=?2 "
     "AND close_seq IS NULL",
@@ -48,13 +49,23 @@ static const char *const sql[S__COUNT] = {
     "INSERT INTO deadlock_waits VALUES(?1,?2,"
     "(SELECT name FROM waits WHERE kind=?3),?4,?5)",
     "INSERT INTO checkpoints VALUES(?1,?2)",
-    "UPDATE tasks SET last_seq=?3 WHERE loop=?1 AND id=?2"};
+    "UPDATE tasks SET last_seq=?3, seqs=?4 WHERE loop=?1 AND id=?2"};
 
-/* Each task's last event so far, per loop, by id: written into the tasks
- * table when it ends, and for the tasks still alive at the end of the
- * import.  A filter on a task then knows where its events stop. */
+/* Each task's events so far, per loop, by id: its last one, and all of
+ * them while they are at most SEQS_MAX (seq differences as varints).
+ * Written into the tasks table when it ends, and for the tasks still
+ * alive at the end of the import: a filter on a task then knows where its
+ * events stop, and a task with few events needs no scan at all. */
+#define SEQS_MAX 64
+
+typedef struct tev {
+    int64_t last;               /* its last event; -1: written at its end */
+    uint8_t *seqs;              /* its events, while n <= SEQS_MAX */
+    uint16_t n, used, room;     /* events, bytes used, bytes allocated */
+} tev;
+
 typedef struct lastseq {
-    int64_t *seq;               /* by task id; -1: written at its end */
+    tev *t;                     /* by task id */
     size_t cap;                 /* ids room */
     uint32_t spawned;           /* spawns seen: ids are 1..spawned */
 } lastseq;
@@ -79,6 +90,34 @@ typedef struct imp {
     int64_t batch[BATCH][NCOL]; /* events not inserted yet */
     int nbatch;                 /* how many */
 } imp;
+
+/* Adds seq to a task's events; 0, or SQLITE_NOMEM. */
+static int
+note_seq(tev *t, int64_t seq)
+{
+    int64_t prev = t->last > 0 ? t->last : 0;
+
+    t->last = seq;
+    if (t->n > SEQS_MAX)
+        return 0;
+    if (++t->n > SEQS_MAX) {    /* too many: a scan finds them */
+        free(t->seqs);
+        t->seqs = NULL;
+        t->used = t->room = 0;
+        return 0;
+    }
+    if (t->room - t->used < 10) {
+        uint16_t room = t->room ? (uint16_t)(t->room * 2) : 32;
+        uint8_t *b = realloc(t->seqs, room);
+        if (!b)
+            return SQLITE_NOMEM;
+        t->seqs = b;
+        t->room = room;
+    }
+    t->used = (uint16_t)(tl__uvar_put(t->seqs + t->used,
+                                      (uint64_t)(seq - prev)) - t->seqs);
+    return 0;
+}
 
 /* Notes that task (loop, id) acted at seq, or, spawn set, that it was
  * spawned; 0, or SQLITE_NOMEM.  Ids are dense per loop, so an id past
@@ -105,18 +144,16 @@ note_last(imp *m, uint32_t loop, uint32_t id, int64_t seq, int spawn)
         return 0;
     if (id >= l->cap) {
         size_t n = l->cap ? l->cap : 64;
-        int64_t *p;
+        tev *p;
         while (n <= id)
             n *= 2;
-        if (!(p = realloc(l->seq, n * sizeof *p)))
+        if (!(p = realloc(l->t, n * sizeof *p)))
             return SQLITE_NOMEM;
         memset(p + l->cap, 0, (n - l->cap) * sizeof *p);
-        l->seq = p;
+        l->t = p;
         l->cap = n;
     }
-    if (!spawn)
-        l->seq[id] = seq;
-    return 0;
+    return spawn ? 0 : note_seq(&l->t[id], seq);
 }
 
 
@@ -169,10 +206,12 @@ write_last(imp *m)
     int rc = 0;
 
     for (size_t L = 0; L < m->nlast && rc == 0; L++)
-        for (size_t id = 0; id < m->last[L].cap && rc == 0; id++)
-            if (m->last[L].seq[id] > 0)
-                rc = run(m->st[S_TASK_LAST], "iii", (int64_t)L, (int64_t)id,
-                         m->last[L].seq[id]);
+        for (size_t id = 0; id < m->last[L].cap && rc == 0; id++) {
+            tev *t = &m->last[L].t[id];
+            if (t->last > 0)
+                rc = run(m->st[S_TASK_LAST], "iiib", (int64_t)L, (int64_t)id,
+                         t->last, t->seqs, (int)t->used);
+        }
     return rc;
 }
 
@@ -206,10 +245,16 @@ index_record(imp *m, const tl_jrec *r, const char *p, int n, int64_t seq)
     case TL_EV_TASK_FAILED: state = "failed"; goto ended;
     case TL_EV_TASK_CANCELLED: state = "cancelled";
     ended:
-        if (r->loop < m->nlast && r->task < m->last[r->loop].cap)
-            m->last[r->loop].seq[r->task] = -1;         /* written here */
-        return run(m->st[S_TASK_END], "iiitt", L, (int64_t)r->task, seq,
-                   state, -1, n ? p : NULL, n);
+        if (r->loop < m->nlast && r->task < m->last[r->loop].cap) {
+            tev *t = &m->last[r->loop].t[r->task];
+            rc = run(m->st[S_TASK_END], "iiittb", L, (int64_t)r->task, seq,
+                     state, -1, n ? p : NULL, n, t->seqs, (int)t->used);
+            free(t->seqs);
+            *t = (tev){.last = -1, .n = SEQS_MAX + 1};  /* written here */
+            return rc;
+        }
+        return run(m->st[S_TASK_END], "iiittb", L, (int64_t)r->task, seq,
+                   state, -1, n ? p : NULL, n, NULL, 0);
     case TL_EV_QUEUE_NEW:
         return run(m->st[S_QUEUE_NEW], "iitii", L, id, n ? p : NULL, n, r->a,
                    seq);
@@ -446,8 +491,11 @@ tl_store_import(const char *jpath, const char *dbpath,
         sqlite3_finalize(m.st[i]);
     sqlite3_finalize(m.rows);
     tl_state_free(m.state);
-    for (size_t i = 0; i < m.nlast; i++)
-        free(m.last[i].seq);
+    for (size_t i = 0; i < m.nlast; i++) {
+        for (size_t id = 0; id < m.last[i].cap; id++)
+            free(m.last[i].t[id].seqs);
+        free(m.last[i].t);
+    }
     free(m.last);
     if (sqlite3_close(m.db) != SQLITE_OK && rc == 0)
         rc = fail(err, errlen, "%s: cannot close", tmp);

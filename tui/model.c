@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "model_int.h"
+#include "varint.h"
 #include "store.h"
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -112,9 +113,9 @@ load_tasks(tl_model *m)
     size_t cap = 0;
     int rc = 0;
 
-    /* last_seq came with schema version 2. */
-    int v2 = one_int(m->db, "SELECT value FROM meta WHERE "
-                            "key='schema_version'", 1) >= 2;
+    /* last_seq and seqs came with schema version 2. */
+    int v2 = m->v2 = one_int(m->db, "SELECT value FROM meta WHERE "
+                                    "key='schema_version'", 1) >= 2;
 
     if (sqlite3_prepare_v2(m->db, v2 ? "SELECT loop, id, coalesce(parent, 0), "
                                        "coalesce(spawn_seq, 0), "
@@ -733,11 +734,71 @@ tl_model_cursor(const tl_model *m)
 /* Finds the first and last seq through the filter: one pass over the
  * events at most, as the two scans stop where they meet.  0, or -1 when
  * no event passes. */
+/* A filter on one task (and kinds) whose few events the tasks table
+ * lists: few[] from that list, no scan.  0 if done, 1 if there is no
+ * list, -1 on error. */
+static int
+task_few(tl_model *m)
+{
+    const tl_model_filter *f = &m->filter;
+    sqlite3_stmt *s = NULL, *k = NULL;
+    const uint8_t *p, *lim;
+    int64_t seq = 0;
+    uint64_t d;
+    int rc = 1;
+
+    if (!m->v2 || !f->task || f->queue ||
+        sqlite3_prepare_v2(m->db, "SELECT seqs FROM tasks WHERE loop = ?1 "
+                                  "AND id = ?2", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(m->db, "SELECT kind FROM events WHERE seq = ?1",
+                           -1, &k, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int(s, 1, (int)f->task_loop);
+    sqlite3_bind_int(s, 2, (int)f->task);
+    if (sqlite3_step(s) != SQLITE_ROW || sqlite3_column_type(s, 0) != SQLITE_BLOB)
+        goto out;
+    p = sqlite3_column_blob(s, 0);
+    lim = p + sqlite3_column_bytes(s, 0);
+    m->nfew = 0;
+    while (p < lim && m->nfew < TL_MODEL_FEW) {
+        int keep = 1;
+        if (!tl__uvar_get(&p, lim, &d)) {
+            rc = 1;             /* damaged: scan instead */
+            goto out;
+        }
+        seq += (int64_t)d;
+        if (f->kinds) {
+            sqlite3_bind_int64(k, 1, seq);
+            keep = sqlite3_step(k) == SQLITE_ROW &&
+                   (f->kinds >> sqlite3_column_int(k, 0) & 1);
+            sqlite3_reset(k);
+        }
+        if (keep)
+            m->few[m->nfew++] = seq;
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    sqlite3_finalize(k);
+    if (rc == 0 && !m->nfew)
+        rc = -1;
+    if (rc == 0) {
+        m->ffirst = m->few[0];
+        m->flast = m->few[m->nfew - 1];
+    }
+    if (rc != 0)
+        m->nfew = 0;
+    return rc;
+}
+
 int
 tl__model_bounds(tl_model *m)
 {
     size_t n = 0;
+    int rc;
 
+    if ((rc = task_few(m)) <= 0)
+        return rc;
     /* The first TL_MODEL_FEW through the filter: when that is all of
      * them, nth() and the page need no more scans. */
     m->nfew = 0;

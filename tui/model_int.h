@@ -39,6 +39,7 @@ struct tl_model {
     int64_t *deadlocks;         /* seq of every deadlock event, ascending */
     size_t ndeadlocks;
 
+    int v2;                     /* schema 2: tasks.last_seq, tasks.seqs */
     tl_model_filter filter;     /* what the list shows */
     char *fsql;                 /* the filter as an SQL condition */
     int64_t flo, fhi;           /* the seq range it can match: a bound of
