@@ -79,7 +79,8 @@ trace=$(cd "$(dirname "$trace")" && pwd)/$(basename "$trace")
 sql() {
     python3 -c 'import sqlite3, sys
 c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-print(c.execute(sys.argv[2]).fetchone()[0])' "$trace" "$1"
+r = c.execute(sys.argv[2]).fetchone()
+print("" if r is None or r[0] is None else r[0])' "$trace" "$1"
 }
 
 last=$(sql "SELECT max(seq) FROM events")
