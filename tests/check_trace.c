@@ -1184,6 +1184,22 @@ expect_one_line(const char *p, const char *what)
                   "%s: '%s', expected one line with '%s'", p, buf, what);
 }
 
+/* Records n yields into the trace at p, ending as told (END_EXIT,
+ * END_FORK, ...), checks the recorder exited 0, and opens the trace. */
+static sqlite3 *
+recorded(const char *p, long n, int how, int via_env)
+{
+    char err[512];
+    sqlite3 *d;
+    pid_t pid = recorder(p, n, how, -1, via_env);
+    int st;
+
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+    ck_assert_msg(tl_trace_open(&d, p, err, sizeof err) == 0, "%s", err);
+    return d;
+}
+
 START_TEST(record_option_makes_a_trace_at_exit)
 {
     char p[512], jp[512], err[512];
@@ -1231,20 +1247,14 @@ START_TEST(record_option_makes_a_trace_at_exit)
     sqlite3_close(d);
     /* A fork that runs a loop and exits: the parent's trace only. */
     at(p, "fork.db");
-    pid = recorder(p, 4, END_FORK, -1, 1);
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
-    ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
+    d = recorded(p, 4, END_FORK, 1);
     EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 4 + 5);
     EXPECT_INT(d, "SELECT count(*) FROM runs", 1);
     EXPECT_TEXT(d, "SELECT value FROM meta WHERE key='ended'", "normally");
     sqlite3_close(d);
     /* A fork inside a task: the child runs the loop on, unrecorded. */
     at(p, "forktask.db");
-    pid = recorder(p, 3000, END_FORK_TASK, -1, 0);
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
-    ck_assert_int_eq(tl_trace_open(&d, p, err, sizeof err), 0);
+    d = recorded(p, 3000, END_FORK_TASK, 0);
     EXPECT_INT(d, "SELECT count(*) FROM events", 2 * 3000 + 5);
     EXPECT_INT(d, "SELECT count(*) FROM events WHERE kind = (SELECT kind "
                   "FROM kinds WHERE name = 'yield')", 3000);
