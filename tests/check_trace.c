@@ -1329,8 +1329,9 @@ count_hook(const tl_event *ev, void *udata)
     ++*(long *)udata;
 }
 
-/* Records handoffs(n) into trace, with a hook beside the recorder or not:
- * the child's exit status. */
+/* Records handoffs(n) into trace, with a hook beside the recorder (1) or
+ * not (0), or not and leaving the journal as it is (2): the child's exit
+ * status. */
 static int
 record_handoffs(const char *trace, long n, int hooked)
 {
@@ -1343,6 +1344,10 @@ record_handoffs(const char *trace, long n, int hooked)
         tl_loop *loop;
         long nseen = 0;
         void *res = (void *)1;
+        if (hooked == 2) {      /* keep the journal: someone else imports */
+            setenv("TAPELOOP_RECORD_PARENT", "1", 1);
+            hooked = 0;
+        }
         if (tl_loop_new(&loop, &opt) != 0 ||
             (hooked && tl_loop_add_hook(loop, TL_EVMASK_ALL, count_hook,
                                         &nseen) != 0) ||
@@ -1354,6 +1359,85 @@ record_handoffs(const char *trace, long n, int hooked)
     return waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st)
                                                         : -1;
 }
+
+/* The events of a journal, in order, as a reader gives them. */
+typedef struct evlist {
+    tl_jrec *r;
+    size_t n, cap;
+    const struct evlist *want;  /* when checking: a prefix of these */
+} evlist;
+
+static int
+list_event(const tl_jrec *r, const void *payload, void *udata)
+{
+    evlist *l = udata;
+    tl_jrec x = *r;
+
+    (void)payload;
+    if (x.kind == TL_JREC_META)
+        return 0;
+    x.commit = 0;
+    if (l->want) {
+        const tl_jrec *w = &l->want->r[l->n];
+        ck_assert_uint_lt(l->n, l->want->n);
+        ck_assert_msg(w->kind == x.kind && w->task == x.task &&
+                      w->object == x.object && w->a == x.a && w->b == x.b &&
+                      w->flags == x.flags && w->okind == x.okind &&
+                      w->seq == x.seq && w->time == x.time &&
+                      w->loop == x.loop && w->run == x.run,
+                      "event %zu differs", l->n);
+        l->n++;
+        return 0;
+    }
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        l->r = realloc(l->r, l->cap * sizeof *l->r);
+        ck_assert_ptr_nonnull(l->r);
+    }
+    l->r[l->n++] = x;
+    return 0;
+}
+
+/* A journal of short records (hand-offs, three-byte resumes), written by
+ * a real loop, cut after every byte: each cut gives the events of the
+ * records before it, the same ones, in order, never fewer as the cut
+ * moves on; a hand-off record's events come all together or not at all. */
+START_TEST(short_records_cut_anywhere)
+{
+    char trace[512], jp[512], p[512], *img;
+    evlist full = {0};
+    tl_journal_end end;
+    size_t prev = 0;
+    off_t size;
+    int fd;
+
+    ck_assert_int_eq(record_handoffs(at(trace, "cut.db"), 30, 2), 0);
+    at(jp, "cut.db.tlj");
+    ck_assert_int_eq(tl_journal_version(jp), TL_JOURNAL_VERSION);
+    ck_assert_int_eq(tl_journal_read(jp, list_event, &full, &end), 0);
+    ck_assert(end.clean);
+    ck_assert_uint_gt(full.n, 30 * 7);
+    size = file_size(jp);
+    img = malloc((size_t)size);
+    fd = open(jp, O_RDONLY);
+    ck_assert_int_eq(read(fd, img, (size_t)size), (ssize_t)size);
+    close(fd);
+    at(p, "cut.tlj");
+    for (off_t len = HEAD; len <= size; len++) {
+        evlist got = {.want = &full};
+        write_file(p, img, (size_t)len);
+        ck_assert_int_eq(tl_journal_read(p, list_event, &got, &end), 0);
+        ck_assert_msg(got.n >= prev && got.n <= prev + 5,
+                      "cut at %lld: %zu events after %zu", (long long)len,
+                      got.n, prev);
+        ck_assert(end.clean == (len == size));
+        prev = got.n;
+    }
+    ck_assert_uint_eq(prev, full.n);
+    free(img);
+    free(full.r);
+}
+END_TEST
 
 START_TEST(short_handoff_records_are_the_same_events)
 {
@@ -1459,6 +1543,7 @@ tl_trace_suite(void)
     tcase_add_test(store, import_refuses_a_non_journal);
     tcase_add_test(store, check_target_refuses_existing_and_unwritable);
     tcase_add_test(store, short_handoff_records_are_the_same_events);
+    tcase_add_test(journal, short_records_cut_anywhere);
     tcase_add_test(open, trace_open_refuses_what_is_not_a_trace);
     tcase_add_test(open, record_option_makes_a_trace_at_exit);
     tcase_add_test(open, trace_open_recovers_a_dead_writers_journal);
