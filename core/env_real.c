@@ -326,6 +326,8 @@ recv_ahead(real *r, io *x, int fd, void *buf, size_t len)
 {
     ssize_t n;
 
+    if (len == 0)               /* nothing to take: what the kernel says */
+        return result(recv(fd, buf, 0, 0), x, TL_IO_READ);
     if (x && x->left) {
         n = (ssize_t)(len < x->left ? len : x->left);
         memcpy(buf, x->ahead + x->at, (size_t)n);
