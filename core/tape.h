@@ -67,7 +67,9 @@ tl__tape_svar(uint8_t *p, int64_t v)
     return tl__tape_uvar(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
-/* Encodes a record's head at p and returns its end (journal.h). */
+/* Encodes a record's head at p and returns its end (journal.h).  Of an
+ * event's flags only TL_EVF_IMMEDIATE is kept: the others are the
+ * journal's own (hand-off, resumed, short). */
 static inline __attribute__((always_inline)) uint8_t *
 tl__tape_head(tl__tape *t, uint8_t *p, const tl__trec *h, size_t len)
 {
@@ -75,7 +77,7 @@ tl__tape_head(tl__tape *t, uint8_t *p, const tl__trec *h, size_t len)
                h->run == t->run && len == 0;
 
     *p++ = (uint8_t)(h->kind >= 0xF0 ? 0xF0 + (h->kind & 0x0F) : h->kind);
-    *p++ = (uint8_t)((h->okind & 0x07) | (h->flags & 0x0F) << 3 |
+    *p++ = (uint8_t)((h->okind & 0x07) | (h->flags & 0x01) << 3 |
                      (same ? TL__TAPE_SAME : 0));
     if (!same) {
         p = tl__tape_uvar(p, h->loop);
