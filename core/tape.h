@@ -19,6 +19,9 @@
 #define TL__TAPE_RESUMED 0x02                   /* ... and with it */
 #define TL__TAPE_SHORT 0x04                     /* a flag: object, time, a
                                                    and b are 0, not there */
+#define TL__TAPE_REF 0x02                       /* not a hand-off: the payload
+                                                   is an earlier one's */
+#define TL__TAPE_NREF 4                         /* payloads remembered */
 
 /* The writer's side of a journal: the live block and what the next record
  * is encoded against.  The first member of instrument's tl_journal. */
@@ -33,6 +36,10 @@ typedef struct tl__tape {
     size_t hand;                /* the last hand-off record's flags byte,
                                    while it is the last record; else 0 */
     uint32_t hand_g;            /* its getter */
+    struct {
+        uint32_t at, len;       /* a payload of this block: where, how long */
+    } ref[TL__TAPE_NREF];       /* the last ones, ref[next - 1] newest */
+    unsigned nref, next;        /* how many, and where the next goes */
 } tl__tape;
 
 /* A record, as the writer takes it. */
@@ -69,15 +76,16 @@ tl__tape_svar(uint8_t *p, int64_t v)
 
 /* Encodes a record's head at p and returns its end (journal.h).  Of an
  * event's flags only TL_EVF_IMMEDIATE is kept: the others are the
- * journal's own (hand-off, resumed, short). */
+ * journal's own (hand-off, resumed, short, ref), given in jflags. */
 static inline __attribute__((always_inline)) uint8_t *
-tl__tape_head(tl__tape *t, uint8_t *p, const tl__trec *h, size_t len)
+tl__tape_head(tl__tape *t, uint8_t *p, const tl__trec *h, size_t len,
+              unsigned jflags)
 {
     int same = h->seq == t->seq + 1 && h->loop == t->loop &&
                h->run == t->run && len == 0;
 
     *p++ = (uint8_t)(h->kind >= 0xF0 ? 0xF0 + (h->kind & 0x0F) : h->kind);
-    *p++ = (uint8_t)((h->okind & 0x07) | (h->flags & 0x01) << 3 |
+    *p++ = (uint8_t)((h->okind & 0x07) | ((h->flags & 0x01) | jflags) << 3 |
                      (same ? TL__TAPE_SAME : 0));
     if (!same) {
         p = tl__tape_uvar(p, h->loop);
@@ -108,23 +116,11 @@ tl__tape_publish(tl__tape *t)
                      __ATOMIC_RELEASE);
 }
 
-/* Appends one record; a stopped journal takes nothing. */
-static inline __attribute__((always_inline)) void
-tl__tape_put(tl__tape *t, const tl__trec *h, const void *payload, size_t len)
-{
-    uint8_t *r, *p;
-
-    if (__builtin_expect(t->used + TL__TAPE_MAXHEAD + len > t->room, 0)) {
-        tl__tape_slow(t, h, payload, len);
-        return;
-    }
-    r = t->live + t->used;
-    p = tl__tape_head(t, r, h, len);
-    if (len)
-        memcpy(p, payload, len);
-    t->used += (size_t)(p - r) + len;
-    tl__tape_publish(t);
-}
+/* instrument/journal.c: appends one record with its payload (a payload
+ * of 64 bytes to 64 KiB equal to one of the last four of this block is
+ * recorded as a reference to it); a stopped journal takes nothing. */
+void tl__tape_put(tl__tape *t, const tl__trec *h, const void *payload,
+                  size_t len);
 
 /* The getter of the hand-off just recorded resumed, with 0, at the same
  * time: a fifth event of that record (journal.h), one flag bit set in it.

@@ -134,6 +134,7 @@ spill(tl_journal *j)
     t->n++;
     t->used = sizeof(block);
     t->hand = 0;                /* its records are in the file now */
+    t->nref = 0;
     tl__tape_publish(t);
     return 0;
 }
@@ -160,6 +161,7 @@ spill_big(tl_journal *j, const uint8_t *head, size_t hlen,
     j->end = off + (off_t)size;
     t->n += (uint32_t)((size + BLOCK - 1) / BLOCK);
     t->hand = 0;
+    t->nref = 0;
     tl__tape_publish(t);
     return 0;
 }
@@ -224,6 +226,58 @@ fail:
 
 /* ---- records: appended by tl__tape_put (core/tape.h) ------------------- */
 
+#define REF_MIN 64                      /* payloads worth a reference */
+#define REF_MAX 65536                   /* ... and worth comparing */
+
+/* Which of the block's last payloads equals this one: 1 for the newest,
+ * 0 for none. */
+static unsigned
+ref_of(const tl__tape *t, const void *payload, size_t len)
+{
+    if (len < REF_MIN || len > REF_MAX)
+        return 0;
+    for (unsigned i = 0; i < t->nref; i++) {
+        unsigned k = (t->next + TL__TAPE_NREF - 1 - i) % TL__TAPE_NREF;
+        if (t->ref[k].len == len &&
+            memcmp(t->live + t->ref[k].at, payload, len) == 0)
+            return i + 1;
+    }
+    return 0;
+}
+
+void
+tl__tape_put(tl__tape *t, const tl__trec *h, const void *payload, size_t len)
+{
+    uint8_t *r, *p;
+    unsigned back = 0;
+
+    if (__builtin_expect(t->used + TL__TAPE_MAXHEAD + len > t->room, 0)) {
+        tl__tape_slow(t, h, payload, len);
+        return;
+    }
+    r = t->live + t->used;
+    if (h->kind != TL_EV_QUEUE_HANDOFF &&
+        (back = ref_of(t, payload, len)) != 0) {
+        /* Bytes recorded a moment ago (an echo, a relay): say which. */
+        p = tl__tape_head(t, r, h, 0, TL__TAPE_REF);
+        p = tl__tape_uvar(p, back);
+    } else {
+        p = tl__tape_head(t, r, h, len, 0);
+        if (len >= REF_MIN && len <= REF_MAX) {
+            t->ref[t->next].at = (uint32_t)(p - t->live);
+            t->ref[t->next].len = (uint32_t)len;
+            t->next = (t->next + 1) % TL__TAPE_NREF;
+            if (t->nref < TL__TAPE_NREF)
+                t->nref++;
+        }
+        if (len)
+            memcpy(p, payload, len);
+        p += len;
+    }
+    t->used += (size_t)(p - r);
+    tl__tape_publish(t);
+}
+
 void
 tl__tape_slow(tl__tape *t, const tl__trec *h, const void *payload, size_t len)
 {
@@ -243,7 +297,7 @@ tl__tape_slow(tl__tape *t, const tl__trec *h, const void *payload, size_t len)
         tl__tape_put(t, h, payload, len);
         return;
     }
-    p = tl__tape_head(t, head, h, len);
+    p = tl__tape_head(t, head, h, len, 0);
     if ((rc = spill_big(j, head, (size_t)(p - head), payload, len)) != 0)
         stop(j, rc);            /* nothing follows to read it wrong */
 }
@@ -355,6 +409,11 @@ tl_journal_version(const char *path)
 typedef struct ctx {
     uint64_t loop, run, seq;
     int64_t time;
+    struct {
+        const uint8_t *p;       /* a payload of the block being walked */
+        size_t len;
+    } ref[TL__TAPE_NREF];       /* the last ones, as the writer keeps them */
+    unsigned nref, next;
 } ctx;
 
 /* Decodes the record at *p into r; its payload follows at the new *p. */
@@ -438,17 +497,43 @@ walk_block(const uint8_t *p, const uint8_t *lim, ctx *c,
 {
     int rc = 0;
 
+    c->nref = c->next = 0;              /* references stay in a block */
     while (rc == 0 && p < lim) {
+        const uint8_t *pay = NULL;
+        size_t len;
         tl_jrec r;
         if (!decode(&p, lim, &r, c)) {
             *torn = 1;                  /* stop at the last whole one */
             break;
         }
+        len = r.commit - 1;
+        if (r.kind != TL_EV_QUEUE_HANDOFF && (r.flags & TL__TAPE_REF)) {
+            uint64_t back;              /* the payload is an earlier one's */
+            unsigned k;
+            if (!tl__uvar_get(&p, lim, &back) || back == 0 ||
+                back > c->nref) {
+                *torn = 1;
+                break;
+            }
+            k = (c->next + TL__TAPE_NREF - (unsigned)back) % TL__TAPE_NREF;
+            pay = c->ref[k].p;
+            r.commit = (uint32_t)c->ref[k].len + 1;
+            r.flags &= (uint8_t)~TL__TAPE_REF;
+        } else {
+            pay = p;
+            p += len;
+            if (len >= REF_MIN && len <= REF_MAX) {
+                c->ref[c->next].p = pay;
+                c->ref[c->next].len = len;
+                c->next = (c->next + 1) % TL__TAPE_NREF;
+                if (c->nref < TL__TAPE_NREF)
+                    c->nref++;
+            }
+        }
         if (r.kind == TL_EV_QUEUE_HANDOFF && (r.flags & TL__TAPE_HANDOFF))
             rc = handoff(&r, c, fn, udata);
         else if (r.kind == TL_JREC_META || r.kind < 0xFFF0)
-            rc = fn(&r, p, udata);      /* other kinds: a newer writer's */
-        p += r.commit - 1;
+            rc = fn(&r, pay, udata);    /* other kinds: a newer writer's */
     }
     return rc;
 }

@@ -31,8 +31,11 @@
  * b the getter.  They take four seqs and one time.  With flag 2 as well,
  * a fifth: the getter's resume (a = 0), at the same time.  Flag 4 (any
  * kind) says the object, the time's difference, a and b are all 0 and
- * left out: a resume is then three bytes.  An event's own flags use only
- * bit 1 (TL_EVF_IMMEDIATE).  Readers get every event on its own
+ * left out: a resume is then three bytes.  Flag 2 on any other kind (a
+ * reference): the payload is that of one of the last four records of
+ * this block with a payload of 64 bytes to 64 KiB (an echo sends what it
+ * received), a varint after b says which, 1 the newest; the record's own
+ * length is 0.  An event's own flags use only bit 1 (TL_EVF_IMMEDIATE).  Readers get every event on its own
  * (tl_journal_read); version 3 is read too.
  */
 #ifndef TL_JOURNAL_H

@@ -302,6 +302,75 @@ check_big(const tl_jrec *r, const void *payload, void *udata)
     return 0;
 }
 
+/* Payloads repeated a moment later (an echo, a relay) are recorded as
+ * references: read back, every payload is the one appended, byte for
+ * byte, across live blocks too. */
+typedef struct paycheck {
+    uint64_t n;                 /* events read */
+    unsigned seed;              /* what payload_of needs */
+} paycheck;
+
+/* The payload of event i: 64 to 2000 bytes; every third repeats the one
+ * before it, every fifth the one three before, the rest are new; some
+ * new ones have the length of an old one and differ in one byte. */
+static size_t
+payload_of(uint64_t i, unsigned char *buf)
+{
+    uint64_t k = i % 3 == 2 ? i - 1 : i % 5 == 4 && i >= 3 ? i - 3 : i;
+    size_t len = 64 + (size_t)(k * 7919 % 1937);
+
+    for (size_t b = 0; b < len; b++)
+        buf[b] = (unsigned char)(k * 31 + b);
+    if (k % 7 == 6)
+        len = 64 + (size_t)((k - 1) * 7919 % 1937);     /* an old length */
+    return len;
+}
+
+static int
+check_payload(const tl_jrec *r, const void *payload, void *udata)
+{
+    paycheck *c = udata;
+    static unsigned char want[4096];
+    size_t len;
+
+    if (r->kind == TL_JREC_META)
+        return 0;
+    len = payload_of(c->n, want);
+    ck_assert_uint_eq(r->commit - 1, len);
+    ck_assert_msg(memcmp(payload, want, len) == 0, "payload %llu differs",
+                  (unsigned long long)c->n);
+    ck_assert_uint_eq(r->seq, c->n + 1);
+    c->n++;
+    return 0;
+}
+
+START_TEST(repeated_payloads_read_back_whole)
+{
+    enum { N = 3000 };          /* ~3 MB of payloads: several blocks */
+    static unsigned char buf[4096];
+    char p[512];
+    tl_journal *j;
+    tl_journal_end end;
+    paycheck c = {0, 0};
+
+    ck_assert_int_eq(tl_journal_open(&j, at(p, "pay.tlj")), 0);
+    for (uint64_t i = 0; i < N; i++) {
+        tl_event ev = {.seq = i + 1, .kind = TL_EV_SOCKET_RECV,
+                       .okind = TL_OBJ_SOCKET, .task = 1, .object = 2,
+                       .run = 1, .payload = buf};
+        ev.len = payload_of(i, buf);
+        ev.a = (int64_t)ev.len;
+        ck_assert_int_eq(tl_journal_append(j, 1, &ev), 0);
+    }
+    tl_journal_close(j);
+    /* References make the file smaller than the payloads it holds. */
+    ck_assert_int_lt(file_size(p), 850 * N);
+    ck_assert_int_eq(tl_journal_read(p, check_payload, &c, &end), 0);
+    ck_assert_uint_eq(c.n, N);
+    ck_assert(end.clean);
+}
+END_TEST
+
 START_TEST(journal_payloads_bigger_than_a_block)
 {
     char p[512], db[512], sql[128];
@@ -1548,6 +1617,7 @@ tl_trace_suite(void)
     tcase_add_test(open, record_option_makes_a_trace_at_exit);
     tcase_add_test(open, trace_open_recovers_a_dead_writers_journal);
     tcase_add_test(limits, journal_payloads_bigger_than_a_block);
+    tcase_add_test(limits, repeated_payloads_read_back_whole);
     tcase_add_test(limits, journal_many_records_cross_blocks);
     tcase_add_test(limits, journal_cut_across_blocks);
     tcase_add_test(limits, journal_full_disk_stops_with_a_stop_record);
