@@ -306,6 +306,7 @@ tl__emit_tape(tl_loop *loop, const tl_event *ev, int fresh)
     t->hand = 0;
     tl__tape_publish(t);
 }
+
 TL_HIDDEN void tl__hooks_free(tl_loop *loop);
 /* Sets evmask from the hooks and the tape; calibrates the event clock the
  * first time it is not 0. */
