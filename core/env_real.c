@@ -5,8 +5,8 @@
  * edge-triggered event, registered once; an edge marks the direction
  * ready, and a call that found it not ready is answered TL_EAGAIN without
  * a syscall.  Small reads are buffered ahead, so that a short one shows
- * the socket drained (recv_ahead).  A timerfd bounds a waiting poll to the ns.  Its only caller
- * is the loop, through struct tl_env.
+ * the socket drained (recv_ahead).  A timerfd bounds a waiting poll to
+ * the ns.  Its only caller is the loop, through struct tl_env.
  */
 #include <errno.h>
 #include <event2/event.h>

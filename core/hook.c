@@ -58,10 +58,7 @@ tl__emit(tl_loop *loop, tl_event *ev, int fresh)
 {
     uint64_t bit = TL_EVMASK(ev->kind);
 
-    if (fresh || !loop->tstamped) {
-        loop->evtime = tl__event_time(loop);
-        loop->tstamped = 1;
-    }
+    tl__ev_stamp(loop, fresh);
     ev->seq = ++loop->evseq;
     ev->time = loop->evtime;
     ev->run = loop->run;

@@ -256,6 +256,17 @@ tl__event_time(tl_loop *loop)
                                  loop->ns_per_tick);
 }
 
+/* Makes loop->evtime the reading of this event: a fresh one, or the
+ * command's (TL__EV_THEN) while it still stands. */
+static inline __attribute__((always_inline)) void
+tl__ev_stamp(tl_loop *loop, int fresh)
+{
+    if (fresh || !loop->tstamped) {
+        loop->evtime = tl__event_time(loop);
+        loop->tstamped = 1;
+    }
+}
+
 /* Recording with no hook: ev goes straight to the journal's live block,
  * inline where it is emitted.  The common record -- same loop and run
  * as the one before, next in seq, no payload -- is encoded here; any
@@ -267,18 +278,14 @@ tl__emit_tape(tl_loop *loop, const tl_event *ev, int fresh)
     uint64_t seq = ++loop->evseq;
     uint8_t *p;
 
-    if (fresh || !loop->tstamped) {
-        loop->evtime = tl__event_time(loop);
-        loop->tstamped = 1;
-    }
+    tl__ev_stamp(loop, fresh);
     if (ev->kind == TL_EV_RESUME &&
         tl__tape_resumed(t, loop->tape_loop, loop->run, seq, loop->evtime,
                          ev->task, ev->a))
         return;                 /* the getter of a hand-off, in its record */
     if (__builtin_expect(ev->payload != NULL ||
-                         t->used + TL__TAPE_MAXHEAD > t->room ||
-                         seq != t->seq + 1 || t->loop != loop->tape_loop ||
-                         t->run != loop->run, 0)) {
+                         !tl__tape_fits(t, loop->tape_loop, loop->run, seq),
+                         0)) {
         tl_event copy = *ev;    /* so that ev itself need not be in memory */
         tl__tape_event(loop, &copy, seq);
         return;
@@ -287,13 +294,10 @@ tl__emit_tape(tl_loop *loop, const tl_event *ev, int fresh)
     p[0] = (uint8_t)ev->kind;
     if ((ev->object | (uint64_t)(loop->evtime - t->time) | (uint64_t)ev->a |
          (uint64_t)ev->b) == 0) {       /* a resume, mostly: 3 bytes */
-        p[1] = (uint8_t)((ev->okind & 0x07) |
-                         ((ev->flags & 0x01) | TL__TAPE_SHORT) << 3 |
-                         TL__TAPE_SAME);
+        p[1] = TL__TAPE_FLAGS(ev->okind, ev->flags, TL__TAPE_SHORT, 1);
         p = tl__tape_uvar(p + 2, ev->task);
     } else {
-        p[1] = (uint8_t)((ev->okind & 0x07) | (ev->flags & 0x01) << 3 |
-                         TL__TAPE_SAME);
+        p[1] = TL__TAPE_FLAGS(ev->okind, ev->flags, 0, 1);
         p = tl__tape_uvar(p + 2, ev->task);
         p = tl__tape_uvar(p, ev->object);
         p = tl__tape_svar(p, loop->evtime - t->time);

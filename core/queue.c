@@ -108,8 +108,7 @@ handoff_recorded(tl_queue *q, tl_task *t)
     tl_loop *loop = t->loop;
     tl_task *g = tl__container_of(q->getters.next, tl_task, link);
 
-    loop->evtime = tl__event_time(loop);        /* the put: a fresh one */
-    loop->tstamped = 1;
+    tl__ev_stamp(loop, 1);                      /* the put: a fresh one */
     if (q->nput != q->nget ||
         tl__tape_handoff(loop->tape, loop->tape_loop, loop->run,
                          loop->evseq + 1, loop->evtime, t->id, q->obj.id,
@@ -147,18 +146,18 @@ tl_queue_put(tl_queue *q, void *item)
         return rc;
     if (q->closed)
         return TL_ECLOSED;
-    if (t->loop->tape_fast && !tl__list_empty(&q->getters) &&
-        tl__list_empty(&q->peekers) && handoff_recorded(q, t)) {
-        tl_task *g = tl__container_of(q->getters.next, tl_task, link);
-        tl__list_del(&g->link);
-        t->loop->nparked--;
-        tl__make_ready(t->loop, g, 0, item);
-        return tl__yield_to_tail(t, 0);
-    }
     if (!tl__list_empty(&q->getters) || !tl__list_empty(&q->peekers)) {
         /* The queue is empty: peekers see the item, the first getter
          * takes it, and they run before the putter does. */
         int handoff = !tl__list_empty(&q->getters);
+        if (handoff && t->loop->tape_fast && tl__list_empty(&q->peekers) &&
+            handoff_recorded(q, t)) {   /* its events are recorded */
+            tl_task *g = tl__container_of(q->getters.next, tl_task, link);
+            tl__list_del(&g->link);
+            t->loop->nparked--;
+            tl__make_ready(t->loop, g, 0, item);
+            return tl__yield_to_tail(t, 0);
+        }
         if (!handoff && (rc = push(q, item)) != 0)
             return rc;
         q->nput++;

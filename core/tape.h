@@ -8,7 +8,6 @@
 #define TL_TAPE_H
 
 #include <stdint.h>
-#include <string.h>
 
 #include "tapeloop.h"
 
@@ -22,6 +21,36 @@
 #define TL__TAPE_REF 0x02                       /* not a hand-off: the payload
                                                    is an earlier one's */
 #define TL__TAPE_NREF 4                         /* payloads remembered */
+#define TL__TAPE_REF_MIN 64                     /* ... worth a reference */
+#define TL__TAPE_REF_MAX 65536                  /* ... and worth comparing */
+
+/* The last payloads of a block worth a reference, as the writer and the
+ * reader both keep them: where each starts in the block, how long. */
+typedef struct tl__refs {
+    struct {
+        uint32_t at, len;
+    } r[TL__TAPE_NREF];         /* r[next - 1] the newest */
+    unsigned n, next;           /* how many, where the next goes */
+} tl__refs;
+
+static inline void
+tl__refs_add(tl__refs *f, size_t at, size_t len)
+{
+    if (len < TL__TAPE_REF_MIN || len > TL__TAPE_REF_MAX)
+        return;
+    f->r[f->next].at = (uint32_t)at;
+    f->r[f->next].len = (uint32_t)len;
+    f->next = (f->next + 1) % TL__TAPE_NREF;
+    if (f->n < TL__TAPE_NREF)
+        f->n++;
+}
+
+/* The payload back places before the next (1: the newest). */
+static inline unsigned
+tl__refs_at(const tl__refs *f, unsigned back)
+{
+    return (f->next + TL__TAPE_NREF - back) % TL__TAPE_NREF;
+}
 
 /* The writer's side of a journal: the live block and what the next record
  * is encoded against.  The first member of instrument's tl_journal. */
@@ -36,10 +65,7 @@ typedef struct tl__tape {
     size_t hand;                /* the last hand-off record's flags byte,
                                    while it is the last record; else 0 */
     uint32_t hand_g;            /* its getter */
-    struct {
-        uint32_t at, len;       /* a payload of this block: where, how long */
-    } ref[TL__TAPE_NREF];       /* the last ones, ref[next - 1] newest */
-    unsigned nref, next;        /* how many, and where the next goes */
+    tl__refs refs;              /* this block's last payloads */
 } tl__tape;
 
 /* A record, as the writer takes it. */
@@ -74,6 +100,22 @@ tl__tape_svar(uint8_t *p, int64_t v)
     return tl__tape_uvar(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
+/* A record's second byte: its object kind, the event's flags (only
+ * TL_EVF_IMMEDIATE) and the journal's own (jf), SAME or not. */
+#define TL__TAPE_FLAGS(okind, flags, jf, same)                             \
+    ((uint8_t)(((okind) & 0x07) | (((flags) & 0x01) | (jf)) << 3 |         \
+               ((same) ? TL__TAPE_SAME : 0)))
+
+/* Whether a payload-less record numbered seq of this loop and run can be
+ * the short kind (SAME: the previous record's loop and run, the next seq)
+ * and fits in the live block. */
+static inline __attribute__((always_inline)) int
+tl__tape_fits(const tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq)
+{
+    return t->used + TL__TAPE_MAXHEAD <= t->room && seq == t->seq + 1 &&
+           loop == t->loop && run == t->run;
+}
+
 /* Encodes a record's head at p and returns its end (journal.h).  Of an
  * event's flags only TL_EVF_IMMEDIATE is kept: the others are the
  * journal's own (hand-off, resumed, short, ref), given in jflags. */
@@ -85,8 +127,7 @@ tl__tape_head(tl__tape *t, uint8_t *p, const tl__trec *h, size_t len,
                h->run == t->run && len == 0;
 
     *p++ = (uint8_t)(h->kind >= 0xF0 ? 0xF0 + (h->kind & 0x0F) : h->kind);
-    *p++ = (uint8_t)((h->okind & 0x07) | ((h->flags & 0x01) | jflags) << 3 |
-                     (same ? TL__TAPE_SAME : 0));
+    *p++ = TL__TAPE_FLAGS(h->okind, h->flags, jflags, same);
     if (!same) {
         p = tl__tape_uvar(p, h->loop);
         p = tl__tape_uvar(p, h->run);
@@ -141,9 +182,10 @@ tl__tape_resumed(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
 /* A put that hands its item to a waiting getter, as one record of its
  * four events (journal.h): put (task p, queue q, item n), hand-off (item
  * n, to g), g's get, g's wake, numbered seq .. seq + 3 and timed time.
- * (The queue was empty: the n-th item in is the n-th out.)  0, or -1 when this record cannot be the short kind (another
- * loop's or run's last, a gap in seq, a full block): then the caller
- * emits the four events one by one. */
+ * (The queue was empty: the n-th item in is the n-th out.)  0, or -1
+ * when this record cannot be the short kind (another loop's or run's
+ * last, a gap in seq, a full block): then the caller emits the four
+ * events one by one. */
 static inline __attribute__((always_inline)) int
 tl__tape_handoff(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
                  int64_t time, uint32_t p, uint32_t q, uint32_t g,
@@ -151,15 +193,13 @@ tl__tape_handoff(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
 {
     uint8_t *r;
 
-    if (__builtin_expect(t->used + TL__TAPE_MAXHEAD > t->room ||
-                         seq != t->seq + 1 || loop != t->loop ||
-                         run != t->run, 0))
+    if (__builtin_expect(!tl__tape_fits(t, loop, run, seq), 0))
         return -1;
     r = t->live + t->used;
     t->hand = t->used + 1;
     t->hand_g = g;
     r[0] = TL_EV_QUEUE_HANDOFF;
-    r[1] = (uint8_t)(TL_OBJ_QUEUE | TL__TAPE_HANDOFF << 3 | TL__TAPE_SAME);
+    r[1] = TL__TAPE_FLAGS(TL_OBJ_QUEUE, 0, TL__TAPE_HANDOFF, 1);
     r = tl__tape_uvar(r + 2, p);
     r = tl__tape_uvar(r, q);
     r = tl__tape_svar(r, time - t->time);

@@ -134,7 +134,7 @@ spill(tl_journal *j)
     t->n++;
     t->used = sizeof(block);
     t->hand = 0;                /* its records are in the file now */
-    t->nref = 0;
+    t->refs.n = 0;
     tl__tape_publish(t);
     return 0;
 }
@@ -161,7 +161,7 @@ spill_big(tl_journal *j, const uint8_t *head, size_t hlen,
     j->end = off + (off_t)size;
     t->n += (uint32_t)((size + BLOCK - 1) / BLOCK);
     t->hand = 0;
-    t->nref = 0;
+    t->refs.n = 0;
     tl__tape_publish(t);
     return 0;
 }
@@ -226,21 +226,18 @@ fail:
 
 /* ---- records: appended by tl__tape_put (core/tape.h) ------------------- */
 
-#define REF_MIN 64                      /* payloads worth a reference */
-#define REF_MAX 65536                   /* ... and worth comparing */
-
 /* Which of the block's last payloads equals this one: 1 for the newest,
  * 0 for none. */
 static unsigned
 ref_of(const tl__tape *t, const void *payload, size_t len)
 {
-    if (len < REF_MIN || len > REF_MAX)
+    if (len < TL__TAPE_REF_MIN || len > TL__TAPE_REF_MAX)
         return 0;
-    for (unsigned i = 0; i < t->nref; i++) {
-        unsigned k = (t->next + TL__TAPE_NREF - 1 - i) % TL__TAPE_NREF;
-        if (t->ref[k].len == len &&
-            memcmp(t->live + t->ref[k].at, payload, len) == 0)
-            return i + 1;
+    for (unsigned back = 1; back <= t->refs.n; back++) {
+        unsigned k = tl__refs_at(&t->refs, back);
+        if (t->refs.r[k].len == len &&
+            memcmp(t->live + t->refs.r[k].at, payload, len) == 0)
+            return back;
     }
     return 0;
 }
@@ -263,13 +260,7 @@ tl__tape_put(tl__tape *t, const tl__trec *h, const void *payload, size_t len)
         p = tl__tape_uvar(p, back);
     } else {
         p = tl__tape_head(t, r, h, len, 0);
-        if (len >= REF_MIN && len <= REF_MAX) {
-            t->ref[t->next].at = (uint32_t)(p - t->live);
-            t->ref[t->next].len = (uint32_t)len;
-            t->next = (t->next + 1) % TL__TAPE_NREF;
-            if (t->nref < TL__TAPE_NREF)
-                t->nref++;
-        }
+        tl__refs_add(&t->refs, (size_t)(p - t->live), len);
         if (len)
             memcpy(p, payload, len);
         p += len;
@@ -409,11 +400,7 @@ tl_journal_version(const char *path)
 typedef struct ctx {
     uint64_t loop, run, seq;
     int64_t time;
-    struct {
-        const uint8_t *p;       /* a payload of the block being walked */
-        size_t len;
-    } ref[TL__TAPE_NREF];       /* the last ones, as the writer keeps them */
-    unsigned nref, next;
+    tl__refs refs;              /* the block's last payloads, from its start */
 } ctx;
 
 /* Decodes the record at *p into r; its payload follows at the new *p. */
@@ -495,9 +482,10 @@ walk_block(const uint8_t *p, const uint8_t *lim, ctx *c,
            int (*fn)(const tl_jrec *r, const void *payload, void *udata),
            void *udata, int *torn)
 {
+    const uint8_t *base = p;            /* references stay in a block */
     int rc = 0;
 
-    c->nref = c->next = 0;              /* references stay in a block */
+    c->refs.n = c->refs.next = 0;
     while (rc == 0 && p < lim) {
         const uint8_t *pay = NULL;
         size_t len;
@@ -511,24 +499,18 @@ walk_block(const uint8_t *p, const uint8_t *lim, ctx *c,
             uint64_t back;              /* the payload is an earlier one's */
             unsigned k;
             if (!tl__uvar_get(&p, lim, &back) || back == 0 ||
-                back > c->nref) {
+                back > c->refs.n) {
                 *torn = 1;
                 break;
             }
-            k = (c->next + TL__TAPE_NREF - (unsigned)back) % TL__TAPE_NREF;
-            pay = c->ref[k].p;
-            r.commit = (uint32_t)c->ref[k].len + 1;
+            k = tl__refs_at(&c->refs, (unsigned)back);
+            pay = base + c->refs.r[k].at;
+            r.commit = c->refs.r[k].len + 1;
             r.flags &= (uint8_t)~TL__TAPE_REF;
         } else {
             pay = p;
             p += len;
-            if (len >= REF_MIN && len <= REF_MAX) {
-                c->ref[c->next].p = pay;
-                c->ref[c->next].len = len;
-                c->next = (c->next + 1) % TL__TAPE_NREF;
-                if (c->nref < TL__TAPE_NREF)
-                    c->nref++;
-            }
+            tl__refs_add(&c->refs, (size_t)(pay - base), len);
         }
         if (r.kind == TL_EV_QUEUE_HANDOFF && (r.flags & TL__TAPE_HANDOFF))
             rc = handoff(&r, c, fn, udata);

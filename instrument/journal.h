@@ -35,8 +35,9 @@
  * reference): the payload is that of one of the last four records of
  * this block with a payload of 64 bytes to 64 KiB (an echo sends what it
  * received), a varint after b says which, 1 the newest; the record's own
- * length is 0.  An event's own flags use only bit 1 (TL_EVF_IMMEDIATE).  Readers get every event on its own
- * (tl_journal_read); version 3 is read too.
+ * length is 0.  An event's own flags use only bit 1 (TL_EVF_IMMEDIATE).
+ * Readers get every event on its own (tl_journal_read); version 3 is
+ * read too.
  */
 #ifndef TL_JOURNAL_H
 #define TL_JOURNAL_H

@@ -2,8 +2,8 @@
 /* record.c -- recording, switched on for a loop by tl_options.record or
  * TAPELOOP_RECORD (both read by tl_loop_new).  Every recording loop of the
  * process appends to one journal (trace.db.tlj), inline through its tape
- * (core/tape.h), not through a hook; at exit the journal
- * becomes the trace (trace.db), unless TAPELOOP_RECORD_PARENT says that
+ * (core/tape.h), not through a hook; at exit the journal becomes the
+ * trace (trace.db), unless TAPELOOP_RECORD_PARENT says that
  * `tapeloop record` will do it once the process has ended.  If the
  * process dies instead, the journal stays and the next tool converts it.
  * A forked child records nothing: the journal and the trace are the

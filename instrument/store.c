@@ -76,6 +76,9 @@ typedef struct lastseq {
 #define BATCH 64
 #define NCOL 11                 /* the columns of events */
 
+#define STR_(x) #x
+#define STR(x) STR_(x)          /* a number macro as a string literal */
+
 typedef struct imp {
     sqlite3 *db;                /* the trace being written */
     sqlite3_stmt *st[S__COUNT]; /* prepared once */
@@ -155,7 +158,6 @@ note_last(imp *m, uint32_t loop, uint32_t id, int64_t seq, int spawn)
     }
     return spawn ? 0 : note_seq(&l->t[id], seq);
 }
-
 
 static int
 fail(char *err, size_t len, const char *fmt, ...)
@@ -245,16 +247,18 @@ index_record(imp *m, const tl_jrec *r, const char *p, int n, int64_t seq)
     case TL_EV_TASK_FAILED: state = "failed"; goto ended;
     case TL_EV_TASK_CANCELLED: state = "cancelled";
     ended:
-        if (r->loop < m->nlast && r->task < m->last[r->loop].cap) {
-            tev *t = &m->last[r->loop].t[r->task];
-            rc = run(m->st[S_TASK_END], "iiittb", L, (int64_t)r->task, seq,
-                     state, -1, n ? p : NULL, n, t->seqs, (int)t->used);
+    {
+        tev *t = r->loop < m->nlast && r->task < m->last[r->loop].cap
+                     ? &m->last[r->loop].t[r->task] : NULL;
+        rc = run(m->st[S_TASK_END], "iiittb", L, (int64_t)r->task, seq,
+                 state, -1, n ? p : NULL, n, t ? t->seqs : NULL,
+                 t ? (int)t->used : 0);
+        if (t) {
             free(t->seqs);
             *t = (tev){.last = -1, .n = SEQS_MAX + 1};  /* written here */
-            return rc;
         }
-        return run(m->st[S_TASK_END], "iiittb", L, (int64_t)r->task, seq,
-                   state, -1, n ? p : NULL, n, NULL, 0);
+        return rc;
+    }
     case TL_EV_QUEUE_NEW:
         return run(m->st[S_QUEUE_NEW], "iitii", L, id, n ? p : NULL, n, r->a,
                    seq);
@@ -460,7 +464,7 @@ fill(imp *m, const char *jpath, const char *dbpath,
     if (rc == 0 && info && info->signal)
         rc = meta(m, "signal", "%d", info->signal);
     if (rc == 0)
-        rc = sqlite3_exec(m->db, "PRAGMA user_version=" TL_STR(
+        rc = sqlite3_exec(m->db, "PRAGMA user_version=" STR(
                                      TL_SCHEMA_VERSION) "; COMMIT;",
                           NULL, NULL, NULL);
     return rc ? fail(err, len, "%s: %s (the journal %s is kept)", dbpath,

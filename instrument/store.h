@@ -9,8 +9,6 @@
 #include <stddef.h>
 
 #define TL_SCHEMA_VERSION 2
-#define TL_STR_(x) #x
-#define TL_STR(x) TL_STR_(x)
 
 typedef struct sqlite3 sqlite3;
 

@@ -92,16 +92,28 @@ write_file(const char *p, const void *data, size_t len)
     close(fd);
 }
 
-static void
-copy_file(const char *from, const char *to)
+/* The whole file at p, malloc'd; its size in *size. */
+static char *
+read_file(const char *p, off_t *size)
 {
-    off_t n = file_size(from);
+    off_t n = file_size(p);
     char *buf = malloc((size_t)n + 1);
-    int fd = open(from, O_RDONLY);
+    int fd = open(p, O_RDONLY);
 
+    ck_assert_ptr_nonnull(buf);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(read(fd, buf, (size_t)n), (ssize_t)n);
     close(fd);
+    *size = n;
+    return buf;
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+    off_t n;
+    char *buf = read_file(from, &n);
+
     write_file(to, buf, (size_t)n);
     free(buf);
 }
@@ -465,14 +477,9 @@ START_TEST(journal_cut_anywhere_reads_whole_records)
     char full[512], p[512], *img;
     uint64_t prev = 0;
     off_t size;
-    int fd;
 
     write_journal(at(full, "full.tlj"), N, METAS, NULL);
-    size = file_size(full);
-    img = malloc((size_t)size);
-    fd = open(full, O_RDONLY);
-    ck_assert_int_eq(read(fd, img, (size_t)size), (ssize_t)size);
-    close(fd);
+    img = read_file(full, &size);
     at(p, "cut.tlj");
     /* Cut after every byte: the records before the cut, whole and in
      * order (check_record checks each), one more at a time; clean only
@@ -518,15 +525,10 @@ START_TEST(journal_cut_across_blocks)
     char full[512], p[512], *img;
     uint64_t prev = 0;
     off_t size, len;
-    int fd;
 
     write_journal(at(full, "blocks.tlj"), n, 0, NULL);
-    size = file_size(full);
+    img = read_file(full, &size);
     ck_assert_int_gt(size, HEAD + 5 * (off_t)BLOCK);
-    img = malloc((size_t)size);
-    fd = open(full, O_RDONLY);
-    ck_assert_int_eq(read(fd, img, (size_t)size), (ssize_t)size);
-    close(fd);
     at(p, "cutb.tlj");
     for (len = HEAD; len <= size; ) {
         seen s = {.loop = 2};
@@ -1478,7 +1480,6 @@ START_TEST(short_records_cut_anywhere)
     tl_journal_end end;
     size_t prev = 0;
     off_t size;
-    int fd;
 
     ck_assert_int_eq(record_handoffs(at(trace, "cut.db"), 30, 2), 0);
     at(jp, "cut.db.tlj");
@@ -1486,11 +1487,7 @@ START_TEST(short_records_cut_anywhere)
     ck_assert_int_eq(tl_journal_read(jp, list_event, &full, &end), 0);
     ck_assert(end.clean);
     ck_assert_uint_gt(full.n, 30 * 7);
-    size = file_size(jp);
-    img = malloc((size_t)size);
-    fd = open(jp, O_RDONLY);
-    ck_assert_int_eq(read(fd, img, (size_t)size), (ssize_t)size);
-    close(fd);
+    img = read_file(jp, &size);
     at(p, "cut.tlj");
     for (off_t len = HEAD; len <= size; len++) {
         evlist got = {.want = &full};

@@ -113,21 +113,16 @@ load_tasks(tl_model *m)
     size_t cap = 0;
     int rc = 0;
 
-    /* last_seq and seqs came with schema version 2. */
-    int v2 = m->v2 = one_int(m->db, "SELECT value FROM meta WHERE "
-                                    "key='schema_version'", 1) >= 2;
+    char sql[256];
 
-    if (sqlite3_prepare_v2(m->db, v2 ? "SELECT loop, id, coalesce(parent, 0), "
-                                       "coalesce(spawn_seq, 0), "
-                                       "coalesce(end_seq, 0), name, end_state, "
-                                       "message, coalesce(last_seq, 0) "
-                                       "FROM tasks ORDER BY loop, id"
-                                     : "SELECT loop, id, coalesce(parent, 0), "
-                                       "coalesce(spawn_seq, 0), "
-                                       "coalesce(end_seq, 0), name, end_state, "
-                                       "message, 0 FROM tasks "
-                                       "ORDER BY loop, id",
-                           -1, &s, NULL) != SQLITE_OK)
+    /* last_seq and seqs came with schema version 2. */
+    m->v2 = one_int(m->db, "SELECT value FROM meta WHERE "
+                           "key='schema_version'", 1) >= 2;
+    snprintf(sql, sizeof sql, "SELECT loop, id, coalesce(parent, 0), "
+             "coalesce(spawn_seq, 0), coalesce(end_seq, 0), name, end_state, "
+             "message, %s FROM tasks ORDER BY loop, id",
+             m->v2 ? "coalesce(last_seq, 0)" : "0");
+    if (sqlite3_prepare_v2(m->db, sql, -1, &s, NULL) != SQLITE_OK)
         return -1;
     while (sqlite3_step(s) == SQLITE_ROW) {
         tl_model_task *t;
@@ -731,12 +726,9 @@ tl_model_cursor(const tl_model *m)
     return m->cur;
 }
 
-/* Finds the first and last seq through the filter: one pass over the
- * events at most, as the two scans stop where they meet.  0, or -1 when
- * no event passes. */
 /* A filter on one task (and kinds) whose few events the tasks table
- * lists: few[] from that list, no scan.  0 if done, 1 if there is no
- * list, -1 on error. */
+ * lists: few[] from that list, no scan.  0 if done, -1 if no event
+ * passes, 1 if there is no list (or it is damaged): scan instead. */
 static int
 task_few(tl_model *m)
 {
@@ -747,6 +739,7 @@ task_few(tl_model *m)
     uint64_t d;
     int rc = 1;
 
+    m->nfew = 0;
     if (!m->v2 || !f->task || f->queue ||
         sqlite3_prepare_v2(m->db, "SELECT seqs FROM tasks WHERE loop = ?1 "
                                   "AND id = ?2", -1, &s, NULL) != SQLITE_OK ||
@@ -755,15 +748,15 @@ task_few(tl_model *m)
         goto out;
     sqlite3_bind_int(s, 1, (int)f->task_loop);
     sqlite3_bind_int(s, 2, (int)f->task);
-    if (sqlite3_step(s) != SQLITE_ROW || sqlite3_column_type(s, 0) != SQLITE_BLOB)
+    if (sqlite3_step(s) != SQLITE_ROW ||
+        sqlite3_column_type(s, 0) != SQLITE_BLOB)
         goto out;
     p = sqlite3_column_blob(s, 0);
     lim = p + sqlite3_column_bytes(s, 0);
-    m->nfew = 0;
     while (p < lim && m->nfew < TL_MODEL_FEW) {
         int keep = 1;
         if (!tl__uvar_get(&p, lim, &d)) {
-            rc = 1;             /* damaged: scan instead */
+            m->nfew = 0;        /* damaged: scan instead */
             goto out;
         }
         seq += (int64_t)d;
@@ -776,21 +769,20 @@ task_few(tl_model *m)
         if (keep)
             m->few[m->nfew++] = seq;
     }
-    rc = 0;
-out:
-    sqlite3_finalize(s);
-    sqlite3_finalize(k);
-    if (rc == 0 && !m->nfew)
-        rc = -1;
-    if (rc == 0) {
+    rc = m->nfew ? 0 : -1;
+    if (m->nfew) {
         m->ffirst = m->few[0];
         m->flast = m->few[m->nfew - 1];
     }
-    if (rc != 0)
-        m->nfew = 0;
+out:
+    sqlite3_finalize(s);
+    sqlite3_finalize(k);
     return rc;
 }
 
+/* Finds the first and last seq through the filter: one pass over the
+ * events at most, as the two scans stop where they meet.  0, or -1 when
+ * no event passes. */
 int
 tl__model_bounds(tl_model *m)
 {
