@@ -326,9 +326,9 @@ recv_ahead(real *r, io *x, int fd, void *buf, size_t len)
 {
     ssize_t n;
 
-    if (len == 0)               /* nothing to take: what the kernel says */
-        return result(recv(fd, buf, 0, 0), x, TL_IO_READ);
-    if (x && x->left) {
+    if (x && x->left) {         /* readable: bytes wait here */
+        if (!len)
+            return 0;
         n = (ssize_t)(len < x->left ? len : x->left);
         memcpy(buf, x->ahead + x->at, (size_t)n);
         x->at += (size_t)n;
@@ -337,7 +337,7 @@ recv_ahead(real *r, io *x, int fd, void *buf, size_t len)
     }
     if (x && x->ev[TL_IO_READ] && !x->ready[TL_IO_READ])
         return TL_EAGAIN;               /* no edge since it drained */
-    if (!x || !x->ev[TL_IO_READ] || !early_close(r))
+    if (!x || !x->ev[TL_IO_READ] || !early_close(r) || !len)
         return result(recv(fd, buf, len, 0), x, TL_IO_READ);
     if (len >= DIRECT || (!x->ahead && !(x->ahead = tl__alloc(AHEAD)))) {
         n = recv(fd, buf, len, 0);      /* big: no copy through the buffer */

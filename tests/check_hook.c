@@ -617,6 +617,36 @@ nth(int k, int n)
     return 0;
 }
 
+static void *
+freed_root(void *arg)
+{
+    tl_task *g;
+
+    (void)arg;
+    tl_queue_new(&q, 0, "q");
+    tl_spawn(&g, getter, (void *)(long)TL_ECLOSED, "getter");
+    tl_now();                           /* a reading in this step */
+    spin_ms(2);
+    tl_queue_free(q);                   /* wakes the getter: no event first */
+    ck_assert_int_eq(tl_join(g, NULL), 0);
+    return NULL;
+}
+
+START_TEST(a_free_reads_the_clock_for_its_wakes)
+{
+    const int64_t ms = 1000000;
+
+    ck_assert_int_eq(run_hooked(TL_EVMASK(TL_EV_CLOCK) |
+                                TL_EVMASK(TL_EV_WAKE), freed_root, NULL), 0);
+    ck_assert_uint_ge(nev, 2);          /* clock, the getter's wake, ... */
+    ck_assert_int_eq(evs[0].kind, TL_EV_CLOCK);
+    ck_assert_int_eq(evs[1].kind, TL_EV_WAKE);
+    ck_assert_int_eq(evs[1].task, 2);
+    ck_assert_int_eq(evs[1].a, TL_ECLOSED);
+    ck_assert_int_ge(evs[1].time - evs[0].time, 2 * ms);
+}
+END_TEST
+
 START_TEST(events_of_one_command_share_its_time)
 {
     const int64_t ms = 1000000;
@@ -1669,6 +1699,7 @@ tl_hook_suite(void)
     tcase_add_test(queues, queue_put_immediate_when_nobody_waits);
     tcase_add_test(queues, queue_put_hands_over_to_blocked_getter);
     tcase_add_test(queues, events_of_one_command_share_its_time);
+    tcase_add_test(queues, a_free_reads_the_clock_for_its_wakes);
     tcase_add_test(queues, queue_blocked_putter_moves_in_on_get);
     tcase_add_test(queues, queue_peek_immediate_and_blocked);
     tcase_add_test(queues, queue_close_wakes_waiters_with_eclosed);
