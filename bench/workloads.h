@@ -40,6 +40,7 @@ typedef struct yield_args {
     tl_flag *go;                /* set when the clock starts */
     long n;                     /* yields per task */
     int sleep0;                 /* 1: tl_sleep(0), 0: tl_yield() */
+    int apart;                  /* every other task yields from elsewhere */
 } yield_args;
 
 static inline void *
@@ -57,13 +58,28 @@ yield_task(void *p)
     return NULL;
 }
 
+/* yield_task's tl_yield loop from another call site: tasks that switch
+ * between two call sites, as the tasks of real programs do, show what a
+ * switch costs the CPU's return prediction (docs/loop.md). */
+static inline void *
+yield_task_apart(void *p)
+{
+    const yield_args *a = p;
+    long i;
+
+    CHECK(tl_flag_wait(a->go));
+    for (i = 0; i < a->n; i++)
+        CHECK(tl_yield());
+    return (void *)i;
+}
+
 /* Spawns the yielders (they park on the flag), then times from setting the
  * flag to joining the last: the root is parked in join meanwhile, so
  * exactly r->param tasks take turns. */
 static inline void
-yield_run(result *r, int sleep0)
+yield_run(result *r, int sleep0, int apart)
 {
-    yield_args a = {.n = r->ops / r->param, .sleep0 = sleep0};
+    yield_args a = {.n = r->ops / r->param, .sleep0 = sleep0, .apart = apart};
     tl_task **t = calloc((size_t)r->param, sizeof *t);
 
     if (!t)
@@ -71,7 +87,8 @@ yield_run(result *r, int sleep0)
     r->ops = a.n * r->param;
     CHECK(tl_flag_new(&a.go, NULL));
     for (int i = 0; i < r->param; i++)
-        CHECK(tl_spawn(&t[i], yield_task, &a, NULL));
+        CHECK(tl_spawn(&t[i], apart && i % 2 ? yield_task_apart : yield_task,
+                       &a, NULL));
     start_clock(r);
     CHECK(tl_flag_set(a.go));
     for (int i = 0; i < r->param; i++)
@@ -79,20 +96,27 @@ yield_run(result *r, int sleep0)
     stop_clock(r);
     tl_flag_free(a.go);
     free(t);
-    snprintf(r->extra, sizeof r->extra, "tasks=%d", r->param);
+    snprintf(r->extra, sizeof r->extra, "tasks=%d apart=%d", r->param, apart);
 }
 
 static inline void *
 sleep0_root(void *p)
 {
-    yield_run(p, 1);
+    yield_run(p, 1, 0);
     return NULL;
 }
 
 static inline void *
 yield_root(void *p)
 {
-    yield_run(p, 0);
+    yield_run(p, 0, 0);
+    return NULL;
+}
+
+static inline void *
+yield_apart_root(void *p)
+{
+    yield_run(p, 0, 1);
     return NULL;
 }
 

@@ -37,9 +37,10 @@ calibrate(tl_loop *loop)
         t1 = tl__ticks();
         n1 = mono_ns();
     } while (n1 - loop->ns0 < 2000000);
-    loop->ns_per_tick = t1 > loop->tick0
-                            ? (double)(n1 - loop->ns0) / (double)(t1 - loop->tick0)
-                            : 1.0;
+    loop->tick_ns = t1 > loop->tick0
+                        ? (uint64_t)((double)(n1 - loop->ns0) /
+                                     (double)(t1 - loop->tick0) * 4294967296.0)
+                        : (uint64_t)1 << 32;
 }
 
 void
@@ -76,7 +77,7 @@ tl__evmask_update(tl_loop *loop)
     loop->tape_fast = loop->tape && !loop->nhooks;
     for (size_t i = 0; i < loop->nhooks; i++)
         loop->evmask |= loop->hooks[i].mask;
-    if (loop->evmask && loop->ns_per_tick == 0 && !loop->env->cheap_now)
+    if (loop->evmask && loop->tick_ns == 0 && !loop->env->cheap_now)
         calibrate(loop);
 }
 

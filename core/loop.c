@@ -335,6 +335,7 @@ tl_loop_run(tl_loop *loop, tl_task_fn root, void *arg, void **result)
     if ((rc = tl__task_new(&t, loop, root, arg, "main", 0)) != 0)
         return rc;
     loop->run = ++tl__runs;
+    loop->tape_lr = tl__lr(loop->tape_loop, loop->run);
     TL__EV(loop, TL_EV_RUN_START, .okind = TL_OBJ_TASK, .object = t->id);
     TL__EV(loop, TL_EV_SPAWN, .okind = TL_OBJ_TASK, .object = t->id,
            .payload = "main", .len = 4);

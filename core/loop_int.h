@@ -179,12 +179,15 @@ struct tl_loop {
     int tstamped;               /* evtime is still that command's */
     tl__tape *tape;             /* recording: the journal, else NULL */
     uint32_t tape_loop;         /* this loop's id in the journal */
+    uint64_t tape_lr;           /* tl__lr(tape_loop, run) */
     int tape_fast;              /* recording and no hook: events go to the
                                    tape inline, without a tl__emit call */
     uint32_t run;               /* the current run's id */
     uint64_t tick0;             /* event clock: a (tick, ns) pair ... */
     int64_t ns0;
-    double ns_per_tick;         /* ... and the tick rate; 0 = uncalibrated */
+    uint64_t tick_ns;           /* ... and ns per tick in 32.32 fixed
+                                   point (no FP on the hot path); 0 =
+                                   uncalibrated */
 };
 
 /* ---- events ----------------------------------------------------------- */
@@ -252,8 +255,14 @@ tl__event_time(tl_loop *loop)
 {
     if (loop->env->cheap_now)
         return loop->env->now(loop->envs);
+#ifdef __SIZEOF_INT128__
+    return loop->ns0 + (int64_t)((unsigned __int128)(tl__ticks() -
+                                                     loop->tick0) *
+                                 loop->tick_ns >> 32);
+#else
     return loop->ns0 + (int64_t)((double)(tl__ticks() - loop->tick0) *
-                                 loop->ns_per_tick);
+                                 (double)loop->tick_ns / 4294967296.0);
+#endif
 }
 
 /* Makes loop->evtime the reading of this event: a fresh one, or the
@@ -280,11 +289,10 @@ tl__emit_tape(tl_loop *loop, const tl_event *ev, int fresh)
 
     tl__ev_stamp(loop, fresh);
     if (ev->kind == TL_EV_RESUME &&
-        tl__tape_resumed(t, loop->tape_loop, loop->run, seq, loop->evtime,
-                         ev->task, ev->a))
-        return;                 /* the getter of a hand-off, in its record */
+        tl__tape_resumed(t, seq, loop->evtime, ev->task, ev->a))
+        return;                 /* in the record before */
     if (__builtin_expect(ev->payload != NULL ||
-                         !tl__tape_fits(t, loop->tape_loop, loop->run, seq),
+                         !tl__tape_fits(t, loop->tape_lr, seq),
                          0)) {
         tl_event copy = *ev;    /* so that ev itself need not be in memory */
         tl__tape_event(loop, &copy, seq);
@@ -296,7 +304,10 @@ tl__emit_tape(tl_loop *loop, const tl_event *ev, int fresh)
          (uint64_t)ev->b) == 0) {       /* a resume, mostly: 3 bytes */
         p[1] = TL__TAPE_FLAGS(ev->okind, ev->flags, TL__TAPE_SHORT, 1);
         p = tl__tape_uvar(p + 2, ev->task);
+        t->hand = 0;
     } else {
+        t->hand = t->used + 1;  /* a resume may follow it */
+        t->hand_g = 0;
         p[1] = TL__TAPE_FLAGS(ev->okind, ev->flags, 0, 1);
         p = tl__tape_uvar(p + 2, ev->task);
         p = tl__tape_uvar(p, ev->object);
@@ -307,7 +318,6 @@ tl__emit_tape(tl_loop *loop, const tl_event *ev, int fresh)
     t->seq = seq;
     t->time = loop->evtime;
     t->used = (size_t)(p - t->live);
-    t->hand = 0;
     tl__tape_publish(t);
 }
 

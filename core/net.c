@@ -202,8 +202,9 @@ tl_listen(tl_socket **out, const char *host, int port, int backlog)
     return 0;
 }
 
+TL__ENTRY(tl_connect)
 int
-tl_connect(tl_socket **out, const char *host, int port)
+TL__BODY(tl_connect)(tl_socket **out, const char *host, int port)
 {
     tl_sockreq req = {.op = TL_SOCK_CONNECT, .host = host, .port = port};
     tl_socket *s;
@@ -242,8 +243,9 @@ tl_connect(tl_socket **out, const char *host, int port)
     return 0;
 }
 
+TL__ENTRY(tl_accept)
 int
-tl_accept(tl_socket *listener, tl_socket **out)
+TL__BODY(tl_accept)(tl_socket *listener, tl_socket **out)
 {
     tl_sockreq req = {.op = TL_SOCK_ACCEPT};
     tl_socket *s;
@@ -266,8 +268,9 @@ tl_accept(tl_socket *listener, tl_socket **out)
     return 0;
 }
 
+TL__ENTRY(tl_recv)
 ssize_t
-tl_recv(tl_socket *s, void *buf, size_t len)
+TL__BODY(tl_recv)(tl_socket *s, void *buf, size_t len)
 {
     tl_sockreq req = {.op = TL_SOCK_RECV, .buf = buf, .len = len};
     tl_task *t;
@@ -280,8 +283,9 @@ tl_recv(tl_socket *s, void *buf, size_t len)
     return retry(t, s, &req, TL_WAIT_RECV, 0);
 }
 
+TL__ENTRY(tl_send)
 ssize_t
-tl_send(tl_socket *s, const void *buf, size_t len)
+TL__BODY(tl_send)(tl_socket *s, const void *buf, size_t len)
 {
     tl_sockreq req = {.op = TL_SOCK_SEND, .buf = (void *)buf, .len = len};
     tl_task *t;
@@ -294,8 +298,9 @@ tl_send(tl_socket *s, const void *buf, size_t len)
     return retry(t, s, &req, TL_WAIT_SEND, 0);
 }
 
+TL__ENTRY(tl_send_all)
 int
-tl_send_all(tl_socket *s, const void *buf, size_t len)
+TL__BODY(tl_send_all)(tl_socket *s, const void *buf, size_t len)
 {
     const char *p = buf;
 

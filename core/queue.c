@@ -110,7 +110,7 @@ handoff_recorded(tl_queue *q, tl_task *t)
 
     tl__ev_stamp(loop, 1);                      /* the put: a fresh one */
     if (q->nput != q->nget ||
-        tl__tape_handoff(loop->tape, loop->tape_loop, loop->run,
+        tl__tape_handoff(loop->tape, loop->tape_lr,
                          loop->evseq + 1, loop->evtime, t->id, q->obj.id,
                          g->id, (int64_t)q->nput + 1) != 0)
         return 0;
@@ -136,8 +136,9 @@ enter(tl_queue *q, tl_task **tp)
     return t->cancelled ? TL_ECANCELED : 0;
 }
 
+TL__ENTRY(tl_queue_put)
 int
-tl_queue_put(tl_queue *q, void *item)
+TL__BODY(tl_queue_put)(tl_queue *q, void *item)
 {
     tl_task *t;
     int rc;
@@ -189,8 +190,9 @@ tl_queue_put(tl_queue *q, void *item)
     return 0;
 }
 
+TL__ENTRY(tl_queue_get)
 int
-tl_queue_get(tl_queue *q, void **item)
+TL__BODY(tl_queue_get)(tl_queue *q, void **item)
 {
     tl_task *t;
     void *it;
@@ -221,8 +223,9 @@ tl_queue_get(tl_queue *q, void **item)
     return 0;
 }
 
+TL__ENTRY(tl_queue_peek)
 int
-tl_queue_peek(tl_queue *q, void **item)
+TL__BODY(tl_queue_peek)(tl_queue *q, void **item)
 {
     tl_task *t;
     void *it;
@@ -246,8 +249,9 @@ tl_queue_peek(tl_queue *q, void **item)
     return 0;
 }
 
+TL__ENTRY(tl_queue_close)
 int
-tl_queue_close(tl_queue *q)
+TL__BODY(tl_queue_close)(tl_queue *q)
 {
     tl_task *t = NULL;
     int rc = enter(q, &t);

@@ -103,8 +103,9 @@ tl_flag_set(tl_flag *f)
     return 0;
 }
 
+TL__ENTRY(tl_flag_wait)
 int
-tl_flag_wait(tl_flag *f)
+TL__BODY(tl_flag_wait)(tl_flag *f)
 {
     tl_task *t;
     int rc = enter(f ? &f->obj : NULL, &t);
@@ -146,8 +147,9 @@ acquire_event(tl_lock *l, tl_task *t, unsigned flags)
            .object = l->obj.id, .flags = (uint8_t)flags);
 }
 
+TL__ENTRY(tl_lock_acquire)
 int
-tl_lock_acquire(tl_lock *l)
+TL__BODY(tl_lock_acquire)(tl_lock *l)
 {
     tl_task *t;
     int rc = enter(l ? &l->obj : NULL, &t);
@@ -235,8 +237,9 @@ tl_cond_new(tl_cond **out, tl_lock *l, const char *name)
     return rc;
 }
 
+TL__ENTRY(tl_cond_wait)
 int
-tl_cond_wait(tl_cond *c)
+TL__BODY(tl_cond_wait)(tl_cond *c)
 {
     tl_task *t;
     int rc = enter(c ? &c->obj : NULL, &t);
@@ -325,8 +328,9 @@ tl_latch_count_down(tl_latch *l)
     return 0;
 }
 
+TL__ENTRY(tl_latch_wait)
 int
-tl_latch_wait(tl_latch *l)
+TL__BODY(tl_latch_wait)(tl_latch *l)
 {
     tl_task *t;
     int rc = enter(l ? &l->obj : NULL, &t);

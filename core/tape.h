@@ -17,9 +17,13 @@
 #define TL__TAPE_HANDOFF 0x08                   /* a flag: see journal.h */
 #define TL__TAPE_RESUMED 0x02                   /* ... and with it */
 #define TL__TAPE_SHORT 0x04                     /* a flag: object, time, a
-                                                   and b are 0, not there */
+                                                   and b are 0, not there;
+                                                   on a hand-off: the next
+                                                   of the same pair */
 #define TL__TAPE_REF 0x02                       /* not a hand-off: the payload
                                                    is an earlier one's */
+#define TL__TAPE_FOLD 0x40                      /* in the kind byte: the
+                                                   resume that followed */
 #define TL__TAPE_NREF 4                         /* payloads remembered */
 #define TL__TAPE_REF_MIN 64                     /* ... worth a reference */
 #define TL__TAPE_REF_MAX 65536                  /* ... and worth comparing */
@@ -58,15 +62,38 @@ typedef struct tl__tape {
     uint8_t *live;              /* the live block, mapped shared */
     size_t used;                /* bytes used in it, header included */
     uint32_t n;                 /* its block number */
-    uint32_t loop, run;         /* the last record's loop, run, ... */
+    uint64_t lr;                /* the last record's loop and run (tl__lr),
+                                   ... */
     uint64_t seq;               /* ... seq ... */
     int64_t time;               /* ... and time: records store differences */
     size_t room;                /* the block's size; 0 once stopped */
-    size_t hand;                /* the last hand-off record's flags byte,
-                                   while it is the last record; else 0 */
-    uint32_t hand_g;            /* its getter */
+    size_t hand;                /* the last record's flags byte while it
+                                   can take the resume that follows: a
+                                   hand-off's, or any inline event's
+                                   but a short one; else 0 */
+    uint32_t hand_g;            /* a hand-off's getter; 0: another kind */
+    uint32_t hp, hq;            /* this block's last hand-off record: its
+                                   putter (0: none yet), queue, ... */
+    uint32_t hg;                /* ... getter ... */
+    int64_t hn;                 /* ... and item */
     tl__refs refs;              /* this block's last payloads */
 } tl__tape;
+
+/* A loop and run as one key. */
+static inline uint64_t
+tl__lr(uint32_t loop, uint32_t run)
+{
+    return (uint64_t)run << 32 | loop;
+}
+
+/* What a record is encoded against that starts over with each block. */
+static inline void
+tl__tape_block_start(tl__tape *t)
+{
+    t->hand = 0;
+    t->hp = 0;
+    t->refs.n = 0;
+}
 
 /* A record, as the writer takes it. */
 typedef struct tl__trec {
@@ -106,14 +133,14 @@ tl__tape_svar(uint8_t *p, int64_t v)
     ((uint8_t)(((okind) & 0x07) | (((flags) & 0x01) | (jf)) << 3 |         \
                ((same) ? TL__TAPE_SAME : 0)))
 
-/* Whether a payload-less record numbered seq of this loop and run can be
- * the short kind (SAME: the previous record's loop and run, the next seq)
- * and fits in the live block. */
+/* Whether a payload-less record numbered seq of this loop and run (lr)
+ * can be the short kind (SAME: the previous record's loop and run, the
+ * next seq) and fits in the live block. */
 static inline __attribute__((always_inline)) int
-tl__tape_fits(const tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq)
+tl__tape_fits(const tl__tape *t, uint64_t lr, uint64_t seq)
 {
     return t->used + TL__TAPE_MAXHEAD <= t->room && seq == t->seq + 1 &&
-           loop == t->loop && run == t->run;
+           lr == t->lr;
 }
 
 /* Encodes a record's head at p and returns its end (journal.h).  Of an
@@ -123,8 +150,8 @@ static inline __attribute__((always_inline)) uint8_t *
 tl__tape_head(tl__tape *t, uint8_t *p, const tl__trec *h, size_t len,
               unsigned jflags)
 {
-    int same = h->seq == t->seq + 1 && h->loop == t->loop &&
-               h->run == t->run && len == 0;
+    uint64_t lr = tl__lr(h->loop, h->run);
+    int same = h->seq == t->seq + 1 && lr == t->lr && len == 0;
 
     *p++ = (uint8_t)(h->kind >= 0xF0 ? 0xF0 + (h->kind & 0x0F) : h->kind);
     *p++ = TL__TAPE_FLAGS(h->okind, h->flags, jflags, same);
@@ -139,8 +166,7 @@ tl__tape_head(tl__tape *t, uint8_t *p, const tl__trec *h, size_t len,
     p = tl__tape_svar(p, h->time - t->time);
     p = tl__tape_svar(p, h->a);
     p = tl__tape_svar(p, h->b);
-    t->loop = h->loop;
-    t->run = h->run;
+    t->lr = lr;
     t->seq = h->seq;
     t->time = h->time;
     t->hand = 0;
@@ -163,17 +189,29 @@ tl__tape_publish(tl__tape *t)
 void tl__tape_put(tl__tape *t, const tl__trec *h, const void *payload,
                   size_t len);
 
-/* The getter of the hand-off just recorded resumed, with 0, at the same
- * time: a fifth event of that record (journal.h), one flag bit set in it.
- * 1 if that was so, else 0 (and nothing changed). */
+/* The resume, with 0, at the same time, that follows the record just
+ * written (journal.h): the getter of a hand-off is a bit set in it; after
+ * another record, the bit is in its kind byte and the task's id follows
+ * (written first, then the bit, then published: a reader of a writer
+ * that died between the two sees the record alone).  1 if that was so,
+ * else 0 (and nothing changed).  Any other record clears t->hand, so the
+ * loop and run are the record's. */
 static inline __attribute__((always_inline)) int
-tl__tape_resumed(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
-                 int64_t time, uint32_t task, int64_t rc)
+tl__tape_resumed(tl__tape *t, uint64_t seq, int64_t time, uint32_t task,
+                 int64_t rc)
 {
-    if (!t->hand || seq != t->seq + 1 || task != t->hand_g || rc != 0 ||
-        time != t->time || loop != t->loop || run != t->run)
+    if (!t->hand || rc != 0 || seq != t->seq + 1 || time != t->time)
         return 0;
-    t->live[t->hand] |= TL__TAPE_RESUMED << 3;
+    if (!t->hand_g) {
+        uint8_t *p = tl__tape_uvar(t->live + t->used, task);
+        t->live[t->hand - 1] |= TL__TAPE_FOLD;
+        t->used = (size_t)(p - t->live);
+        tl__tape_publish(t);
+    } else if (task == t->hand_g) {
+        t->live[t->hand] |= TL__TAPE_RESUMED << 3;
+    } else {
+        return 0;
+    }
     t->seq = seq;
     t->hand = 0;
     return 1;
@@ -182,29 +220,39 @@ tl__tape_resumed(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
 /* A put that hands its item to a waiting getter, as one record of its
  * four events (journal.h): put (task p, queue q, item n), hand-off (item
  * n, to g), g's get, g's wake, numbered seq .. seq + 3 and timed time.
- * (The queue was empty: the n-th item in is the n-th out.)  0, or -1
- * when this record cannot be the short kind (another loop's or run's
- * last, a gap in seq, a full block): then the caller emits the four
- * events one by one. */
+ * (The queue was empty: the n-th item in is the n-th out.)  The next
+ * item between the same pair as the block's last hand-off record is only
+ * its time (SHORT).  0, or -1 when this record cannot be the short kind
+ * (another loop's or run's last, a gap in seq, a full block): then the
+ * caller emits the four events one by one. */
 static inline __attribute__((always_inline)) int
-tl__tape_handoff(tl__tape *t, uint32_t loop, uint32_t run, uint64_t seq,
-                 int64_t time, uint32_t p, uint32_t q, uint32_t g,
-                 int64_t n)
+tl__tape_handoff(tl__tape *t, uint64_t lr, uint64_t seq, int64_t time,
+                 uint32_t p, uint32_t q, uint32_t g, int64_t n)
 {
     uint8_t *r;
 
-    if (__builtin_expect(!tl__tape_fits(t, loop, run, seq), 0))
+    if (__builtin_expect(!tl__tape_fits(t, lr, seq), 0))
         return -1;
     r = t->live + t->used;
     t->hand = t->used + 1;
     t->hand_g = g;
     r[0] = TL_EV_QUEUE_HANDOFF;
-    r[1] = TL__TAPE_FLAGS(TL_OBJ_QUEUE, 0, TL__TAPE_HANDOFF, 1);
-    r = tl__tape_uvar(r + 2, p);
-    r = tl__tape_uvar(r, q);
-    r = tl__tape_svar(r, time - t->time);
-    r = tl__tape_svar(r, n);
-    r = tl__tape_svar(r, g);
+    if (p == t->hp && q == t->hq && g == t->hg && n == t->hn + 1) {
+        r[1] = TL__TAPE_FLAGS(TL_OBJ_QUEUE, 0,
+                              TL__TAPE_HANDOFF | TL__TAPE_SHORT, 1);
+        r = tl__tape_svar(r + 2, time - t->time);
+    } else {
+        r[1] = TL__TAPE_FLAGS(TL_OBJ_QUEUE, 0, TL__TAPE_HANDOFF, 1);
+        r = tl__tape_uvar(r + 2, p);
+        r = tl__tape_uvar(r, q);
+        r = tl__tape_svar(r, time - t->time);
+        r = tl__tape_svar(r, n);
+        r = tl__tape_svar(r, g);
+        t->hp = p;
+        t->hq = q;
+        t->hg = g;
+    }
+    t->hn = n;
     t->seq = seq + 3;
     t->time = time;
     t->used = (size_t)(r - t->live);

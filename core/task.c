@@ -269,8 +269,9 @@ tl_self(void)
     return tl__running ? tl__running->cur : NULL;
 }
 
+TL__ENTRY(tl_spawn)
 int
-tl_spawn(tl_task **out, tl_task_fn fn, void *arg, const char *name)
+TL__BODY(tl_spawn)(tl_task **out, tl_task_fn fn, void *arg, const char *name)
 {
     tl_task *self, *c;
     int rc;
@@ -293,8 +294,9 @@ tl_spawn(tl_task **out, tl_task_fn fn, void *arg, const char *name)
     return 0;
 }
 
+TL__ENTRY(tl_join)
 int
-tl_join(tl_task *t, void **result)
+TL__BODY(tl_join)(tl_task *t, void **result)
 {
     tl_task *self;
     int rc;
@@ -351,8 +353,9 @@ tl_cancel(tl_task *t)
     return 0;
 }
 
+TL__ENTRY(tl_sleep)
 int
-tl_sleep(double seconds)
+TL__BODY(tl_sleep)(double seconds)
 {
     tl_task *self;
     int64_t d;
@@ -382,8 +385,9 @@ tl_sleep(double seconds)
     return tl__suspend(self);
 }
 
+TL__ENTRY(tl_yield)
 int
-tl_yield(void)
+TL__BODY(tl_yield)(void)
 {
     tl_task *self;
 
@@ -467,8 +471,9 @@ tl_loop_set_command(tl_loop *loop, tl_command_fn fn, void *udata)
     loop->cmd_ud = udata;
 }
 
+TL__ENTRY(tl_command)
 int
-tl_command(int code, void *arg, void **result)
+TL__BODY(tl_command)(int code, void *arg, void **result)
 {
     tl_task *self;
     int rc;

@@ -133,8 +133,7 @@ spill(tl_journal *j)
     j->end = off + (off_t)t->used;
     t->n++;
     t->used = sizeof(block);
-    t->hand = 0;                /* its records are in the file now */
-    t->refs.n = 0;
+    tl__tape_block_start(t);    /* its records are in the file now */
     tl__tape_publish(t);
     return 0;
 }
@@ -160,8 +159,7 @@ spill_big(tl_journal *j, const uint8_t *head, size_t hlen,
         return rc;
     j->end = off + (off_t)size;
     t->n += (uint32_t)((size + BLOCK - 1) / BLOCK);
-    t->hand = 0;
-    t->refs.n = 0;
+    tl__tape_block_start(t);
     tl__tape_publish(t);
     return 0;
 }
@@ -401,6 +399,9 @@ typedef struct ctx {
     uint64_t loop, run, seq;
     int64_t time;
     tl__refs refs;              /* the block's last payloads, from its start */
+    uint64_t hp, hq, hg;        /* the block's last hand-off record: putter
+                                   (0: none yet), queue, getter, item */
+    int64_t hn;
 } ctx;
 
 /* Decodes the record at *p into r; its payload follows at the new *p. */
@@ -409,12 +410,12 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
 {
     uint64_t task, object, len = 0;
     int64_t ds = 1, dt;
-    int same;
+    int same, hand;
 
     if (lim - *p < 2)
         return 0;
     r->kind = (*p)[0] >= 0xF0 ? (uint16_t)(0xFFF0 + ((*p)[0] & 0x0F))
-                              : (*p)[0];
+                              : (*p)[0] & (uint8_t)~TL__TAPE_FOLD;
     r->okind = (*p)[1] & 0x07;
     r->flags = ((*p)[1] >> 3) & 0x0F;
     same = (*p)[1] & TL__TAPE_SAME;
@@ -424,15 +425,23 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
                   !tl__svar_get(p, lim, &ds) || !tl__uvar_get(p, lim, &len)))
         return 0;
     object = 0, dt = 0, r->a = r->b = 0;
-    if (!tl__uvar_get(p, lim, &task) ||
-        (!(r->flags & TL__TAPE_SHORT) &&
-         (!tl__uvar_get(p, lim, &object) || !tl__svar_get(p, lim, &dt) ||
-          !tl__svar_get(p, lim, &r->a) || !tl__svar_get(p, lim, &r->b))))
+    hand = r->kind == TL_EV_QUEUE_HANDOFF && (r->flags & TL__TAPE_HANDOFF);
+    if (hand && (r->flags & TL__TAPE_SHORT)) {
+        /* The next item between the block's last hand-off pair. */
+        if (!c->hp || !tl__svar_get(p, lim, &dt))
+            return 0;
+        task = c->hp, object = c->hq, r->a = c->hn + 1, r->b = (int64_t)c->hg;
+    } else if (!tl__uvar_get(p, lim, &task) ||
+               (!(r->flags & TL__TAPE_SHORT) &&
+                (!tl__uvar_get(p, lim, &object) ||
+                 !tl__svar_get(p, lim, &dt) || !tl__svar_get(p, lim, &r->a) ||
+                 !tl__svar_get(p, lim, &r->b))))
         return 0;
     r->flags &= (uint8_t)~TL__TAPE_SHORT;
-    if (r->kind == TL_EV_QUEUE_HANDOFF && (r->flags & TL__TAPE_HANDOFF) &&
-        len)
+    if (hand && len)
         return 0;
+    if (hand)
+        c->hp = task, c->hq = object, c->hg = (uint64_t)r->b, c->hn = r->a;
     if (len > (uint64_t)(lim - *p))
         return 0;
     r->loop = (uint32_t)c->loop;
@@ -486,8 +495,10 @@ walk_block(const uint8_t *p, const uint8_t *lim, ctx *c,
     int rc = 0;
 
     c->refs.n = c->refs.next = 0;
+    c->hp = 0;
     while (rc == 0 && p < lim) {
         const uint8_t *pay = NULL;
+        int fold = *p < 0xF0 && (*p & TL__TAPE_FOLD);
         size_t len;
         tl_jrec r;
         if (!decode(&p, lim, &r, c)) {
@@ -516,6 +527,20 @@ walk_block(const uint8_t *p, const uint8_t *lim, ctx *c,
             rc = handoff(&r, c, fn, udata);
         else if (r.kind == TL_JREC_META || r.kind < 0xFFF0)
             rc = fn(&r, pay, udata);    /* other kinds: a newer writer's */
+        if (fold && rc == 0 && p < lim) {
+            /* The resume that followed, its task's id after the record
+             * (none at the very end: the writer died before publishing
+             * it).  At the same time, woken with 0. */
+            tl_jrec e = {.commit = 1, .kind = TL_EV_RESUME, .loop = r.loop,
+                         .run = r.run, .seq = ++c->seq, .time = r.time};
+            uint64_t id;
+            if (!tl__uvar_get(&p, lim, &id)) {
+                *torn = 1;
+                break;
+            }
+            e.task = (uint32_t)id;
+            rc = fn(&e, NULL, udata);
+        }
     }
     return rc;
 }

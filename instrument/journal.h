@@ -29,15 +29,22 @@
  * same number: the queue was empty, b = the getter), the getter's
  * queue_get and its wake (b = the putter) -- its a the item's number, its
  * b the getter.  They take four seqs and one time.  With flag 2 as well,
- * a fifth: the getter's resume (a = 0), at the same time.  Flag 4 (any
- * kind) says the object, the time's difference, a and b are all 0 and
- * left out: a resume is then three bytes.  Flag 2 on any other kind (a
+ * a fifth: the getter's resume (a = 0), at the same time.  Since
+ * version 5, flag 4 on such a record says it is the next item between
+ * the same putter, queue and getter as the block's last hand-off record
+ * (its item + 1): only the time's difference follows.  Flag 4 on any
+ * other kind says the object, the time's difference, a and b are all 0
+ * and left out: a resume is then three bytes.  Since version 5, an event
+ * kind byte with bit 0x40 set (kinds are below 64) says the record was
+ * followed by a resume at its time, of the task whose id is a varint
+ * after it (a = 0; absent at the very end of a block, where the writer
+ * died before publishing it).  Flag 2 on any other kind (a
  * reference): the payload is that of one of the last four records of
  * this block with a payload of 64 bytes to 64 KiB (an echo sends what it
  * received), a varint after b says which, 1 the newest; the record's own
  * length is 0.  An event's own flags use only bit 1 (TL_EVF_IMMEDIATE).
- * Readers get every event on its own (tl_journal_read); version 3 is
- * read too.
+ * Readers get every event on its own (tl_journal_read); versions 3
+ * and 4 are read too.
  */
 #ifndef TL_JOURNAL_H
 #define TL_JOURNAL_H
@@ -47,7 +54,7 @@
 #include "tapeloop.h"
 
 #define TL_JOURNAL_MAGIC "TAPELOOP-JOURNAL"
-#define TL_JOURNAL_VERSION 4
+#define TL_JOURNAL_VERSION 5
 
 /* Record kinds beyond tl_event_kind. */
 enum {
@@ -95,7 +102,7 @@ int tl_journal_pid(const char *path);
  * -errno. */
 int tl_journal_version(const char *path);
 /* Whether this tapeloop reads journals of version v. */
-#define TL_JOURNAL_READS(v) ((v) == 3 || (v) == TL_JOURNAL_VERSION)
+#define TL_JOURNAL_READS(v) ((v) >= 3 && (v) <= TL_JOURNAL_VERSION)
 
 /* How a journal ended, as tl_journal_read found it. */
 typedef struct tl_journal_end {

@@ -191,6 +191,7 @@ tl__record_attach(tl_loop *loop, const char *path)
     tl_journal_meta(rec.j, key, loop->env->name);
     loop->tape = tl_journal_tape(rec.j);
     loop->tape_loop = id;
+    loop->tape_lr = tl__lr(id, loop->run);
     tl__evmask_update(loop);
     return 0;
 }
