@@ -112,7 +112,7 @@ tl__ctx_raw(tl__ctx *from, tl__ctx *to)
  * from branch history. */
 #if defined(__x86_64__) && !defined(TL_CTX_UCONTEXT)
 #define TL__ENTRY(name)                                                    \
-    __typeof__(name) tl__body_##name;                                      \
+    __typeof__(name) tl__body_##name __attribute__((used));                \
     __asm__(".text\n\t.globl " #name "\n\t.type " #name ", @function\n"  \
             #name ":\n\t.cfi_startproc\n\t"                               \
             "leaq tl__body_" #name "(%rip), %rax\n\t"                    \
