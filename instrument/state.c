@@ -37,6 +37,9 @@ typedef struct st_loop {
     size_t nowner;
     uint32_t running;           /* the running task, 0 none */
     names nm;                   /* readers only */
+    tl_st_task *mark;           /* import: the tasks as of the last
+                                   checkpoint, by id - 1 */
+    size_t nmark;
 } st_loop;
 
 struct tl_state {
@@ -55,7 +58,9 @@ struct tl_state {
     sqlite3 *db;                /* readers: the trace (borrowed) */
     int64_t last;               /* its last event's seq */
     int64_t deadlock;           /* its deadlock event's seq, 0 if none */
-    sqlite3_stmt *ckpt, *events;
+    int64_t base;               /* import: the last checkpoint's seq, 0
+                                   none */
+    sqlite3_stmt *ckpt, *events, *ckbase;
 };
 
 /* ---- growing arrays ------------------------------------------------------ */
@@ -180,20 +185,28 @@ tl_state_origin(tl_state *st, int64_t origin)
     st->origin = origin;
 }
 
+/* Frees L's queues and lock owners. */
+static void
+clear_objects(st_loop *L)
+{
+    for (size_t i = 0; i < L->nqueue; i++) {
+        free(L->queue[i].producers);
+        free(L->queue[i].consumers);
+    }
+    free(L->queue);
+    free(L->owner);
+    L->queue = NULL;
+    L->owner = NULL;
+    L->nqueue = L->nowner = 0;
+}
+
 static void
 clear(tl_state *st)
 {
     for (size_t l = 0; l < st->nloop; l++) {
         st_loop *L = &st->loop[l];
-        for (size_t i = 0; i < L->nqueue; i++) {
-            free(L->queue[i].producers);
-            free(L->queue[i].consumers);
-        }
-        free(L->queue);
-        free(L->owner);
-        L->queue = NULL;
-        L->owner = NULL;
-        L->ntask = L->nqueue = L->nowner = 0;
+        clear_objects(L);
+        L->ntask = 0;
         L->running = 0;
     }
     st->live = 0;
@@ -242,6 +255,7 @@ tl_state_free(tl_state *st)
     for (size_t l = 0; l < st->nloop; l++) {
         names_free(&st->loop[l].nm);
         free(st->loop[l].task);
+        free(st->loop[l].mark);
     }
     free(st->loop);
     free(st->flat);
@@ -249,6 +263,7 @@ tl_state_free(tl_state *st)
     free(st->peek);
     sqlite3_finalize(st->ckpt);
     sqlite3_finalize(st->events);
+    sqlite3_finalize(st->ckbase);
     free(st);
 }
 
@@ -320,10 +335,13 @@ tl_state_apply(tl_state *st, int64_t seq, int64_t time, uint32_t loop,
         if (t && st->live && (t->state < TL_TASK_DONE ||
                               t->state == TL_ST_SLEEPING) && t->state >= 0)
             st->live--;
-        if (t)
-            t->state = kind == TL_EV_TASK_DONE     ? TL_TASK_DONE
-                       : kind == TL_EV_TASK_FAILED ? TL_TASK_FAILED
-                                                   : TL_TASK_CANCELLED;
+        if (t)              /* what it waited on is no more */
+            *t = (tl_st_task){.loop = loop, .id = task, .parent = t->parent,
+                              .state = kind == TL_EV_TASK_DONE
+                                           ? TL_TASK_DONE
+                                       : kind == TL_EV_TASK_FAILED
+                                           ? TL_TASK_FAILED
+                                           : TL_TASK_CANCELLED};
         if (L->running == task)
             L->running = 0;
         break;
@@ -363,8 +381,12 @@ tl_state_apply(tl_state *st, int64_t seq, int64_t time, uint32_t loop,
     }
 }
 
-/* ---- checkpoints: [seq time nloop] then per loop [running ntask tasks
- * nqueue queues(+ids) nowner owners] ------------------------------------- */
+/* ---- checkpoints: [version seq time (base) nloop] then per loop [running
+ * ntask ntasks-kept tasks nqueue queues(+ids) nowner owners].  A full one
+ * (version 3) keeps the live tasks; a delta (version 4, after the seq of
+ * the checkpoint before it, which it builds on) the live tasks that
+ * changed since that one.  The tasks that ended by then the tasks table
+ * says. ---------------------------------------------------------------------- */
 
 typedef struct buf {
     char *p;
@@ -393,7 +415,8 @@ put(buf *b, const void *p, size_t n)
 
 #define PUT(b, v) put((b), &(v), sizeof(v))
 
-#define CKPT_VERSION 3            /* the layout below; readers check it */
+#define CKPT_VERSION 3            /* a full checkpoint; readers check it */
+#define CKPT_DELTA 4              /* a delta */
 
 /* A live task, in varints (about 20 bytes, not sizeof(tl_st_task)): its
  * id as the difference from the previous one's, then the fields that
@@ -416,29 +439,81 @@ put_task(buf *b, const tl_st_task *t, uint32_t *prev)
     put(b, rec, (size_t)(p - rec));
 }
 
+/* Whether task i of L goes into a checkpoint: alive, and for a delta
+ * changed (in what put_task writes) since the last checkpoint. */
+static int
+kept(const st_loop *L, size_t i, int delta)
+{
+    const tl_st_task *t = &L->task[i], *m;
+
+    if (!task_alive(t))
+        return 0;
+    if (!delta || i >= L->nmark)
+        return 1;
+    m = &L->mark[i];
+    return !task_alive(m) ||
+           m->parent != t->parent || m->state != t->state ||
+           m->wait != t->wait || m->okind != t->okind ||
+           m->object != t->object || m->since != t->since ||
+           m->since_seq != t->since_seq || m->until != t->until;
+}
+
+/* Remembers the tasks as a checkpoint just kept them (all of them after
+ * a full one, the changed ones after a delta): what deltas compare
+ * against. */
+static int
+mark(tl_state *st, int delta)
+{
+    for (size_t l = 0; l < st->nloop; l++) {
+        st_loop *L = &st->loop[l];
+        if (L->ntask > L->nmark) {
+            void *p = realloc(L->mark, L->ntask * sizeof *L->mark);
+            if (!p)
+                return -1;
+            L->mark = p;
+            memset(L->mark + L->nmark, 0xFF,        /* state -1: not alive */
+                   (L->ntask - L->nmark) * sizeof *L->mark);
+            L->nmark = L->ntask;
+        }
+        for (size_t i = 0; i < L->ntask; i++)
+            if (!delta || kept(L, i, 1))
+                L->mark[i] = L->task[i];
+    }
+    st->base = st->seq;
+    return 0;
+}
+
 void *
-tl_state_save(const tl_state *st, size_t *len)
+tl_state_save(tl_state *st, int full, size_t *len)
 {
     buf b = {0};
-    uint64_t n = st->nloop, v = CKPT_VERSION;
+    uint64_t n = st->nloop, v = CKPT_DELTA, nkept = 0;
     uint32_t prev;
 
+    /* A delta only where it keeps fewer than half the live tasks. */
+    for (size_t l = 0; !full && st->base && l < st->nloop; l++)
+        for (size_t i = 0; i < st->loop[l].ntask; i++)
+            nkept += (uint64_t)kept(&st->loop[l], i, 1);
+    if (full || !st->base || nkept > st->live / 2)
+        v = CKPT_VERSION;
     PUT(&b, v);
     PUT(&b, st->seq);
     PUT(&b, st->time);
+    if (v == CKPT_DELTA)
+        PUT(&b, st->base);
     PUT(&b, n);
     for (size_t l = 0; l < st->nloop; l++) {
         const st_loop *L = &st->loop[l];
         uint64_t nt = L->ntask, nq = L->nqueue, no = L->nowner;
-        uint64_t nlive = 0;
+        uint64_t nk = 0;
         PUT(&b, L->running);
         PUT(&b, nt);
         for (size_t i = 0; i < nt; i++)
-            nlive += (uint64_t)task_alive(&L->task[i]);
-        PUT(&b, nlive);
+            nk += (uint64_t)kept(L, i, v == CKPT_DELTA);
+        PUT(&b, nk);
         prev = 0;
         for (size_t i = 0; i < nt; i++)
-            if (task_alive(&L->task[i]))
+            if (kept(L, i, v == CKPT_DELTA))
                 put_task(&b, &L->task[i], &prev);
         PUT(&b, nq);
         for (size_t i = 0; i < nq; i++) {
@@ -455,7 +530,7 @@ tl_state_save(const tl_state *st, size_t *len)
         PUT(&b, no);
         put(&b, L->owner, no * sizeof(uint32_t));
     }
-    if (b.bad) {
+    if (b.bad || mark(st, v == CKPT_DELTA) != 0) {
         free(b.p);
         return NULL;
     }
@@ -539,18 +614,56 @@ get_ids(rd *r, size_t *count)
     return ids;
 }
 
+static int load(tl_state *st, const void *data, size_t len, int depth);
+
+/* Loads the checkpoint at seq, which a delta builds on. */
 static int
-load(tl_state *st, const void *data, size_t len)
+load_base(tl_state *st, int64_t seq, int depth)
+{
+    void *copy = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    if (!st->ckbase && sqlite3_prepare_v2(st->db, "SELECT data FROM "
+                                                  "checkpoints WHERE seq = ?1",
+                                          -1, &st->ckbase, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st->ckbase, 1, seq);
+    if (sqlite3_step(st->ckbase) == SQLITE_ROW &&
+        (len = (size_t)sqlite3_column_bytes(st->ckbase, 0)) > 0 &&
+        (copy = malloc(len)))   /* the statement serves the one before */
+        memcpy(copy, sqlite3_column_blob(st->ckbase, 0), len);
+    sqlite3_reset(st->ckbase);
+    if (copy)
+        rc = load(st, copy, len, depth);
+    free(copy);
+    return rc;
+}
+
+/* Loads a checkpoint: a full one in place of the state, or a delta over
+ * the one before it, loaded first (depth: deltas under this one). */
+static int
+load(tl_state *st, const void *data, size_t len, int depth)
 {
     rd r = {data, len, 0, 0};
     uint64_t nl = 0, v = 0;
+    int64_t seq = 0, time = 0, base = 0;
 
-    clear(st);
     GET(&r, v);
-    if (v != CKPT_VERSION && v != 2)
+    GET(&r, seq);
+    GET(&r, time);
+    if (v == CKPT_DELTA) {
+        GET(&r, base);
+        if (depth > 4096 || r.bad || base <= 0 || base >= seq ||
+            load_base(st, base, depth + 1) != 0)
+            return -1;
+    } else if (v == CKPT_VERSION || v == 2) {
+        clear(st);
+    } else {
         return -1;
-    GET(&r, st->seq);
-    GET(&r, st->time);
+    }
+    st->seq = seq;
+    st->time = time;
     GET(&r, nl);
     for (uint32_t l = 1; !r.bad && l <= nl; l++) {
         st_loop *L = loop_of(st, l);
@@ -558,23 +671,22 @@ load(tl_state *st, const void *data, size_t len)
         uint32_t prev = 0;
         if (!L)
             return -1;
-        uint64_t nlive = 0;
+        uint64_t nkept = 0;
         GET(&r, L->running);
         GET(&r, nt);
-        GET(&r, nlive);
-        /* Ended ones stay not spawned: fix_ended() takes them from the
-         * table. */
-        if (nt > ((uint64_t)1 << 32) || nlive > nt ||
-            task_slots(L, l, (size_t)nt) != 0)
+        GET(&r, nkept);
+        /* Ended ones stay not spawned (full) or as the full one had them
+         * (delta): fix_ended() takes them from the table. */
+        if (nt > ((uint64_t)1 << 32) || nkept > nt ||
+            (nt > L->ntask && task_slots(L, l, (size_t)nt) != 0))
             return -1;
-        for (size_t i = 0; i < nlive && !r.bad; i++) {
+        for (size_t i = 0; i < nkept && !r.bad; i++) {
             tl_st_task t;
             get_task(&r, &t, l, &prev, v);
-            if (!r.bad && t.id >= 1 && t.id <= nt) {
+            if (!r.bad && t.id >= 1 && t.id <= nt)
                 L->task[t.id - 1] = t;
-                st->live++;
-            }
         }
+        clear_objects(L);
         GET(&r, nq);
         if (nq > len || !(L->queue = calloc(nq ? nq : 1, sizeof *L->queue)))
             return -1;
@@ -591,6 +703,11 @@ load(tl_state *st, const void *data, size_t len)
         L->nowner = no;
         get(&r, L->owner, no * sizeof *L->owner);
     }
+    st->live = 0;
+    for (size_t l = 0; l < st->nloop; l++)
+        for (size_t i = 0; i < st->loop[l].ntask; i++)
+            st->live += (size_t)task_alive(&st->loop[l].task[i]);
+    st->gen++;
     return r.bad ? -1 : 0;
 }
 
@@ -707,20 +824,24 @@ tl_state_checkpoint_at(tl_state *st, int64_t seq)
 }
 
 /* tl_state_peek's reading of a checkpoint's (first) bytes in r: 0, or -1
- * where the bytes ran out or made no sense. */
+ * where the bytes ran out or made no sense; *base: the full checkpoint a
+ * delta builds on, else 0. */
 static int
 peek_parse(rd *r, uint32_t loop, const uint32_t *ids, size_t n,
-           uint32_t maxid, int *states)
+           uint32_t maxid, int *states, int64_t *base)
 {
     uint64_t v = 0, nl = 0;
     int64_t skip;
     uint32_t prev;
 
+    *base = 0;
     GET(r, v);
     GET(r, skip);               /* seq */
     GET(r, skip);               /* time */
+    if (v == CKPT_DELTA)
+        GET(r, *base);
     GET(r, nl);
-    if (v != CKPT_VERSION && v != 2)
+    if (v != CKPT_VERSION && v != CKPT_DELTA && v != 2)
         return -1;
     /* Loop by loop (load()'s layout) to the one asked for, reading its
      * live tasks only, and those only up to the highest id asked for. */
@@ -763,11 +884,11 @@ peek_parse(rd *r, uint32_t loop, const uint32_t *ids, size_t n,
     return r->bad ? -1 : 0;
 }
 
-int
-tl_state_peek(tl_state *st, int64_t seq, uint32_t loop, const uint32_t *ids,
-              size_t n, int *states)
+/* tl_state_peek on the checkpoint at seq ck. */
+static int
+peek_at(tl_state *st, int64_t ck, uint32_t loop, const uint32_t *ids,
+        size_t n, int *states, int64_t *base)
 {
-    int64_t ck = tl_state_checkpoint_at(st, seq);
     sqlite3_blob *b = NULL;
     uint32_t maxid = 0;
     size_t total, want;
@@ -799,11 +920,53 @@ tl_state_peek(tl_state *st, int64_t seq, uint32_t loop, const uint32_t *ids,
         r.n = want;
         for (size_t i = 0; i < n; i++)
             states[i] = -1;
-        if ((rc = peek_parse(&r, loop, ids, n, maxid, states)) == 0 ||
+        if ((rc = peek_parse(&r, loop, ids, n, maxid, states, base)) == 0 ||
             want == total)
             break;
     }
     sqlite3_blob_close(b);
+    return rc;
+}
+
+int
+tl_state_peek(tl_state *st, int64_t seq, uint32_t loop, const uint32_t *ids,
+              size_t n, int *states)
+{
+    int64_t ck = tl_state_checkpoint_at(st, seq), base, before;
+    const names *nm = loop && loop <= st->nloop ? &st->loop[loop - 1].nm
+                                                : NULL;
+    int *was, rc = 0;
+
+    if (peek_at(st, ck, loop, ids, n, states, &base) != 0)
+        return -1;
+    if (!base)
+        return 0;
+    /* A delta: the others are as in the checkpoints before it, unless
+     * they ended in between. */
+    if (!(was = malloc((n + 1) * sizeof *was)))
+        return -1;
+    for (int depth = 0; base; depth++, base = before) {
+        size_t left = 0;
+        if (depth > 4096 ||
+            peek_at(st, base, loop, ids, n, was, &before) != 0 ||
+            before >= base) {
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const struct tinfo *ti = nm && ids[i] >= 1 && ids[i] <= nm->ninfo
+                                         ? &nm->info[ids[i] - 1] : NULL;
+            if (states[i] >= 0 || (ti && ti->end && ti->end <= ck))
+                continue;
+            if (was[i] >= 0)
+                states[i] = was[i];
+            else
+                left++;
+        }
+        if (!left)
+            break;
+    }
+    free(was);
     return rc;
 }
 
@@ -819,14 +982,20 @@ fix_ended(tl_state *st)
             if (!ti->end || ti->end > st->seq || !ti->state ||
                 !(t = task_of(L, l, (uint32_t)i + 1)))
                 continue;
-            t->state = ti->state;
-            t->parent = ti->parent;
+            *t = (tl_st_task){.loop = l, .id = (uint32_t)i + 1,
+                              .parent = ti->parent, .state = ti->state};
         }
     }
 }
 
 int
 tl_state_at(tl_state *st, int64_t seq)
+{
+    return tl_state_at_each(st, seq, NULL, NULL);
+}
+
+int
+tl_state_at_each(tl_state *st, int64_t seq, tl_state_each_fn fn, void *udata)
 {
     int64_t ck = 0;
 
@@ -843,7 +1012,7 @@ tl_state_at(tl_state *st, int64_t seq)
         clear(st);
         st->seq = st->time = 0;
         if (ck && load(st, sqlite3_column_blob(st->ckpt, 1),
-                       (size_t)sqlite3_column_bytes(st->ckpt, 1)) != 0) {
+                       (size_t)sqlite3_column_bytes(st->ckpt, 1), 0) != 0) {
             clear(st);          /* unreadable: from the start instead */
             st->seq = st->time = 0;
         } else if (ck) {
@@ -855,14 +1024,16 @@ tl_state_at(tl_state *st, int64_t seq)
     sqlite3_bind_int64(st->events, 2, seq);
     while (sqlite3_step(st->events) == SQLITE_ROW) {
         sqlite3_stmt *e = st->events;
-        tl_state_apply(st, sqlite3_column_int64(e, 0),
-                       sqlite3_column_int64(e, 1),
-                       (uint32_t)sqlite3_column_int(e, 2),
-                       sqlite3_column_int(e, 3),
-                       (uint32_t)sqlite3_column_int64(e, 4),
+        int64_t at = sqlite3_column_int64(e, 0);
+        uint32_t loop = (uint32_t)sqlite3_column_int(e, 2),
+                 task = (uint32_t)sqlite3_column_int64(e, 4);
+        int kind = sqlite3_column_int(e, 3);
+        tl_state_apply(st, at, sqlite3_column_int64(e, 1), loop, kind, task,
                        sqlite3_column_int(e, 5),
                        (uint32_t)sqlite3_column_int64(e, 6),
                        sqlite3_column_int64(e, 7), sqlite3_column_int64(e, 8));
+        if (fn)
+            fn(udata, at, loop, kind, task);
     }
     sqlite3_reset(st->events);
     if (seq > st->seq)

@@ -7,11 +7,12 @@
  * TUI, `tapeloop deadlocks` and tests read it.
  *
  * The same state machine runs twice: at import, over every event, to
- * leave a checkpoint (the state of the live tasks, about 20 bytes each,
- * and the queues) every TL_STATE_EVERY events, or every live / 2 events
- * if that is more, so checkpoints cost at most ~40 bytes an event and a
- * reader replays at most that many events; and when reading, from the
- * nearest checkpoint at or before the seq asked for.
+ * leave a checkpoint every TL_STATE_EVERY events: the state of the live
+ * tasks (about 20 bytes each) and the queues -- in full every live / 2
+ * events at most, so full ones cost at most ~40 bytes an event, and in
+ * between as a delta from the last full one (the tasks that changed);
+ * and when reading, from the nearest checkpoint at or before the seq
+ * asked for, so a reader replays at most TL_STATE_EVERY events.
  */
 #ifndef TL_STATE_H
 #define TL_STATE_H
@@ -68,13 +69,21 @@ void tl_state_apply(tl_state *st, int64_t seq, int64_t time, uint32_t loop,
 /* Tasks spawned and not ended: what a checkpoint costs. */
 size_t tl_state_live(const tl_state *st);
 /* Serialises the state (ended tasks left out: the tasks table has them);
- * *len bytes, malloc'd (NULL on failure). */
-void *tl_state_save(const tl_state *st, size_t *len);
+ * *len bytes, malloc'd (NULL on failure).  Full, or unless full says so a
+ * delta: the live tasks that changed since the last full one, when that
+ * is less than half of them. */
+void *tl_state_save(tl_state *st, int full, size_t *len);
 
 /* For readers: a state bound to a trace (borrowed db), at seq 0. */
 int tl_state_open(tl_state **out, sqlite3 *db);
 /* Moves to the state just after event seq (0: before any). 0 or -1. */
 int tl_state_at(tl_state *st, int64_t seq);
+/* The same, calling fn after each event it replays on the way (not those
+ * a checkpoint stood for). */
+typedef void (*tl_state_each_fn)(void *udata, int64_t seq, uint32_t loop,
+                                 int kind, uint32_t task);
+int tl_state_at_each(tl_state *st, int64_t seq, tl_state_each_fn fn,
+                     void *udata);
 int64_t tl_state_seq(const tl_state *st);
 int64_t tl_state_time(const tl_state *st);      /* ns at that seq */
 /* True at or after the trace's deadlock, or at its end: nothing more will
@@ -89,9 +98,9 @@ size_t tl_state_queues(const tl_state *st, const tl_st_queue **out);
 /* From the last checkpoint at or before seq, without moving to it: the
  * state of each task ids[i] of loop that was alive there in states[i], -1
  * for the others (not spawned yet, or ended: the tasks table says which).
- * A sample: checkpoints lie every TL_STATE_EVERY events, or further apart
- * when many tasks live.  0, or -1 when there is none (or it cannot be
- * read). */
+ * A sample: checkpoints lie every TL_STATE_EVERY events (in traces from
+ * before deltas, further apart when many tasks live).  0, or -1 when
+ * there is none (or it cannot be read). */
 int tl_state_peek(tl_state *st, int64_t seq, uint32_t loop,
                   const uint32_t *ids, size_t n, int *states);
 /* The seq of the last checkpoint at or before seq, 0 if none: what

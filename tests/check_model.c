@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "../instrument/store.h"
 #include "../tui/model.h"
 #include "tl_check.h"
 
@@ -828,6 +829,126 @@ START_TEST(state_far_from_the_start_uses_checkpoints)
 }
 END_TEST
 
+/* NCROWD tasks take turns on one queue, round after round: most live all
+ * along and change at every turn, a seventh end after the first round,
+ * more join after it -- many live tasks, so checkpoints are deltas. */
+#define NCROWD 9000
+
+static void *
+crowd_member(void *arg)
+{
+    void *it;
+
+    for (long i = 0; i < (long)arg; i++)
+        if (tl_queue_get(qa, &it) != 0)
+            break;
+    return NULL;
+}
+
+static void *
+crowd_root(void *arg)
+{
+    tl_task *t;
+    long n = NCROWD;
+
+    (void)arg;
+    tl_queue_new(&qa, 0, "turns");
+    for (long i = 0; i < n; i++)
+        tl_spawn(&t, crowd_member, (void *)(i % 7 ? 3L : 1L), NULL);
+    for (int round = 0; round < 3; round++) {
+        for (long i = 0; i < n; i++)
+            tl_queue_put(qa, (void *)i);
+        if (round == 0) {
+            n -= n / 7;
+            for (long i = 0; i < NCROWD / 3; i++, n++)
+                tl_spawn(&t, crowd_member, (void *)2L, NULL);
+        }
+    }
+    tl_queue_close(qa);
+    return NULL;
+}
+
+static int
+task_equal(const tl_st_task *a, const tl_st_task *b)
+{
+    return a->loop == b->loop && a->id == b->id && a->parent == b->parent &&
+           a->state == b->state && a->wait == b->wait &&
+           a->okind == b->okind && a->object == b->object &&
+           a->since == b->since && a->since_seq == b->since_seq &&
+           a->until == b->until;
+}
+
+START_TEST(checkpoint_deltas_give_the_replayed_state)
+{
+    char p[512], err[512];
+    sqlite3 *db;
+    tl_state *walk, *jump;
+    int64_t last;
+    long checked = 0;
+
+    record("crowd", crowd_root, p);
+    ck_assert_int_eq(tl_trace_open(&db, p, err, sizeof err), 0);
+    /* Deltas there are (a version 4 blob), and fulls between them. */
+    ck_assert_int_gt(q_int(db, "SELECT count(*) FROM checkpoints WHERE "
+                               "hex(substr(data, 1, 1)) = '04'"), 10);
+    ck_assert_int_gt(q_int(db, "SELECT count(*) FROM checkpoints WHERE "
+                               "hex(substr(data, 1, 1)) = '03'"), 1);
+    ck_assert_int_eq(tl_state_open(&walk, db), 0);
+    ck_assert_int_eq(tl_state_open(&jump, db), 0);
+    last = q_int(db, "SELECT max(seq) FROM events");
+    /* walk replays forward in steps too short to load a checkpoint; jump
+     * comes from the start each time, so loads one (a chain of deltas):
+     * at each checkpoint (as loaded) and between two (loaded, replayed). */
+    for (int64_t seq = 1; seq <= last;
+         seq += seq % TL_STATE_EVERY ? TL_STATE_EVERY - seq % TL_STATE_EVERY
+                                     : TL_STATE_EVERY / 3) {
+        const tl_st_task *a, *b;
+        const tl_st_queue *qw, *qj;
+        uint32_t ids[64];
+        int peeked[64];
+        int64_t ck;
+        size_t na, nb;
+        ck_assert_int_eq(tl_state_at(walk, seq), 0);
+        ck_assert_int_eq(tl_state_at(jump, 1), 0);
+        ck_assert_int_eq(tl_state_at(jump, seq), 0);
+        na = tl_state_tasks(walk, &a);
+        nb = tl_state_tasks(jump, &b);
+        ck_assert_uint_eq(na, nb);
+        for (size_t i = 0; i < na; i++)
+            ck_assert_msg(task_equal(&a[i], &b[i]),
+                          "seq %lld: task %u: %d/%d since %lld/%lld wait "
+                          "%d/%d ck %lld", (long long)seq, a[i].id,
+                          a[i].state, b[i].state, (long long)a[i].since_seq,
+                          (long long)b[i].since_seq, a[i].wait, b[i].wait,
+                          (long long)tl_state_checkpoint_at(jump, seq));
+        ck_assert_uint_eq(tl_state_queues(walk, &qw),
+                          tl_state_queues(jump, &qj));
+        ck_assert_int_eq(qw[0].len, qj[0].len);
+        ck_assert_uint_eq(qw[0].head, qj[0].head);
+        /* A peek at the checkpoint says what loading it says. */
+        if (!(ck = tl_state_checkpoint_at(jump, seq)))
+            continue;
+        for (int i = 0; i < 64; i++)
+            ids[i] = (uint32_t)(1 + (seq / 7 + i * 97) % (NCROWD + 3000));
+        ck_assert_int_eq(tl_state_peek(jump, seq, 1, ids, 64, peeked), 0);
+        ck_assert_int_eq(tl_state_at(jump, 1), 0);
+        ck_assert_int_eq(tl_state_at(jump, ck), 0);
+        for (int i = 0; i < 64; i++) {
+            int s = tl_state_task_state(jump, 1, ids[i]);
+            int alive = s >= 0 && (s < TL_TASK_DONE || s == TL_ST_SLEEPING);
+            ck_assert_msg(peeked[i] == (alive ? s : -1),
+                          "peek at %lld, task %u: %d, loaded %d",
+                          (long long)ck, ids[i], peeked[i], s);
+        }
+        checked++;
+    }
+    ck_assert_int_gt(checked, 40);
+    tl_state_free(walk);
+    tl_state_free(jump);
+    sqlite3_close(db);
+}
+END_TEST
+
 /* ---- swimlanes ---------------------------------------------------------- */
 
 START_TEST(lanes_show_each_task_over_the_schedule)
@@ -1008,6 +1129,7 @@ tl_model_suite(void)
     tcase_add_test(state, state_at_the_deadlock);
     tcase_add_test(state, state_follows_the_cursor);
     tcase_add_test(state, state_far_from_the_start_uses_checkpoints);
+    tcase_add_test(state, checkpoint_deltas_give_the_replayed_state);
     tcase_add_test(state, lanes_show_each_task_over_the_schedule);
     tcase_add_test(state, lanes_sampled_when_zoomed_out);
     tcase_add_test(errors, bad_filters_leave_the_filter_alone);

@@ -720,21 +720,7 @@ END_TEST
 
 /* ---- SQLite: import -------------------------------------------------- */
 
-/* Query helpers: the first column of the first row. */
-static long long
-q_int(sqlite3 *d, const char *sql)
-{
-    sqlite3_stmt *s;
-    long long v;
-
-    ck_assert_msg(sqlite3_prepare_v2(d, sql, -1, &s, NULL) == SQLITE_OK,
-                  "%s: %s", sql, sqlite3_errmsg(d));
-    ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "%s: no row", sql);
-    v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
+/* Query helpers (q_int: tl_check.h): the first column of the first row. */
 static const char *
 q_text(sqlite3 *d, const char *sql)
 {

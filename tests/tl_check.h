@@ -76,4 +76,21 @@ rcs(int rc)
     return rc == 0 ? "ok" : tl_err_name(rc);
 }
 
+#ifdef SQLITE_VERSION           /* suites that read traces: sqlite3.h first */
+/* The first column of the first row of sql. */
+static inline long long
+q_int(sqlite3 *d, const char *sql)
+{
+    sqlite3_stmt *s;
+    long long v;
+
+    ck_assert_msg(sqlite3_prepare_v2(d, sql, -1, &s, NULL) == SQLITE_OK,
+                  "%s: %s", sql, sqlite3_errmsg(d));
+    ck_assert_msg(sqlite3_step(s) == SQLITE_ROW, "%s: no row", sql);
+    v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+#endif
+
 #endif

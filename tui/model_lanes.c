@@ -50,37 +50,30 @@ lane_cell(int state, const tl_model_task *t, int64_t lo, int64_t hi)
     }
 }
 
-/* Marks RUNNING where a lane's task resumed in a column.  "+kind": a
- * range scan, not the kind index, which would look each resume's row up
- * apart (a quarter of the events are resumes). */
-static int
-lanes_ran(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
-          size_t lane0, size_t nlanes, unsigned char *cells)
-{
-    sqlite3_stmt *s;
+/* Where each lane's task resumed, column by column, as the exact lanes
+ * replay the events: the cells say RUNNING there, unless they show the
+ * task's end. */
+typedef struct ran {
+    tl_model *m;
+    int64_t first, zoom;
+    size_t ncols, lane0, nlanes;
+    unsigned char *hit;         /* by lane * ncols + column */
+} ran;
 
-    if (sqlite3_prepare_v2(m->db, "SELECT seq, loop, task FROM events WHERE "
-                                  "seq >= ?1 AND seq < ?2 AND +kind = ?3",
-                           -1, &s, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_int64(s, 1, first);
-    sqlite3_bind_int64(s, 2, first + (int64_t)ncols * zoom);
-    sqlite3_bind_int(s, 3, TL_EV_RESUME);
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        size_t col = (size_t)((sqlite3_column_int64(s, 0) - first) / zoom);
-        const tl_model_task *t = tl_model_find_task(
-            m, (uint32_t)sqlite3_column_int64(s, 1),
-            (uint32_t)sqlite3_column_int64(s, 2));
-        size_t lane = t ? (size_t)(t - m->tasks) : 0;
-        unsigned char *c;
-        if (!t || lane < lane0 || lane >= lane0 + nlanes || col >= ncols)
-            continue;
-        c = &cells[(lane - lane0) * ncols + col];
-        if (*c != TL_LANE_ENDED && *c != TL_LANE_FAILED)
-            *c = TL_LANE_RUNNING;   /* the end shows, even if it ran */
-    }
-    sqlite3_finalize(s);
-    return 0;
+static void
+ran_event(void *udata, int64_t seq, uint32_t loop, int kind, uint32_t task)
+{
+    ran *r = udata;
+    const tl_model_task *t;
+    size_t lane, col;
+
+    if (kind != TL_EV_RESUME || seq < r->first ||
+        !(t = tl_model_find_task(r->m, loop, task)))
+        return;
+    lane = (size_t)(t - r->m->tasks);
+    col = (size_t)((seq - r->first) / r->zoom);
+    if (lane >= r->lane0 && lane < r->lane0 + r->nlanes && col < r->ncols)
+        r->hit[(lane - r->lane0) * r->ncols + col] = 1;
 }
 
 /* The lanes' states at the last checkpoint at or before hi, read from it
@@ -124,6 +117,7 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
     uint32_t *ids;
     int *states, *raw;
     int64_t ck = 0;
+    ran rn;
 
     memset(cells, TL_LANE_NONE, ncols * nlanes);
     if (lane0 >= m->ntasks || zoom < 1)
@@ -139,6 +133,17 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
         return -1;
     }
     raw = states + nlanes + 1;
+    rn = (ran){m, first, zoom, ncols, lane0, nlanes, NULL};
+    /* Exact: every event from first on is replayed, so seen. */
+    if (zoom <= TL_MODEL_LANE_EXACT &&
+        (!(rn.hit = calloc(ncols * nlanes + 1, 1)) ||
+         (tl_state_seq(m->st) >= first &&
+          tl_state_at(m->st, first - 1) != 0))) {
+        free(rn.hit);
+        free(ids);
+        free(states);
+        return -1;
+    }
     /* The state at the cursor serves, and is rebuilt when next asked:
      * a second state would cost a second tl_state_open. */
     m->snap_ok = 0;
@@ -150,7 +155,9 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
             hi = m->last;
         if (zoom <= TL_MODEL_LANE_EXACT ||
             peek(m, hi, mt, nlanes, ids, raw, &ck, states) != 0) {
-            if (tl_state_at(m->st, hi) != 0) {
+            if (tl_state_at_each(m->st, hi, rn.hit ? ran_event : NULL,
+                                 &rn) != 0) {
+                free(rn.hit);
                 free(ids);
                 free(states);
                 return -1;
@@ -158,12 +165,16 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
             for (size_t l = 0; l < nlanes; l++)
                 states[l] = tl_state_task_state(m->st, mt[l].loop, mt[l].id);
         }
-        for (size_t l = 0; l < nlanes; l++)
-            cells[l * ncols + c] = lane_cell(states[l], &mt[l], lo, hi);
+        for (size_t l = 0; l < nlanes; l++) {
+            unsigned char *cell = &cells[l * ncols + c];
+            *cell = lane_cell(states[l], &mt[l], lo, hi);
+            if (rn.hit && rn.hit[l * ncols + c] && *cell != TL_LANE_ENDED &&
+                *cell != TL_LANE_FAILED)
+                *cell = TL_LANE_RUNNING;    /* the end shows, even if it ran */
+        }
     }
+    free(rn.hit);
     free(ids);
     free(states);
-    if (zoom <= TL_MODEL_LANE_EXACT)
-        return lanes_ran(m, first, zoom, ncols, lane0, nlanes, cells);
     return 0;
 }
