@@ -79,10 +79,11 @@ ran_event(void *udata, int64_t seq, uint32_t loop, int kind, uint32_t task)
 /* The lanes' states at the last checkpoint at or before hi, read from it
  * (tl_state_peek) rather than loaded: a checkpoint of 100k tasks costs
  * megabytes to load, a few microseconds to read the live ones from.
- * Columns end on checkpoints (tl_model_lane_align) unless many tasks live
- * and checkpoints lie further apart; then columns share one, read once
- * (*ck says which, raw keeps what it said).  A task not alive there gets
- * its end from the tasks table.  0, or -1: no checkpoint yet. */
+ * Columns end on checkpoints (tl_model_lane_align); in a trace recorded
+ * before checkpoint deltas, where checkpoints lie further apart when many
+ * tasks live, columns share one, read once (*ck says which, raw keeps
+ * what it said).  A task not alive there gets its end from the tasks
+ * table.  0, or -1: no checkpoint yet. */
 static int
 peek(tl_model *m, int64_t hi, const tl_model_task *mt, size_t n,
      uint32_t *ids, int *raw, int64_t *ck, int *states)
