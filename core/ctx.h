@@ -103,16 +103,23 @@ tl__ctx_raw(tl__ctx *from, tl__ctx *to)
 /* A task call that may switch is entered through a stub: TL__ENTRY(name)
  * above the body, named TL__BODY(name).  On x86-64 the stub jumps to
  * tl__api_call, which calls the body from one call site shared by every
- * such call and returns to the task's code with an indirect jump.  After a
- * switch the return stack predictor holds the other task's return
- * addresses: with a plain ret, every switch between tasks waiting at
- * different call sites mispredicted its first return (+7 ns a switch
- * here, two per queue hand-off).  Now the body returns to the shared call
- * site, which the other task also came through, and the jump is predicted
- * from branch history. */
+ * such call.  After a switch the return stack predictor holds the other
+ * task's return addresses: with a plain ret, every switch between tasks
+ * waiting at different call sites mispredicted its first return (+7 ns a
+ * switch here, two per queue hand-off).  Now the body returns to the
+ * shared call site, which the other task also came through, and
+ * tl__api_call goes back with an indirect jump, predicted from branch
+ * history -- or, when the body did not switch, with the ret that pairs
+ * with the caller's call (tl__switched says which).  Only for functions
+ * whose arguments all travel in registers, none variadic: the stub moves
+ * the stack by a frame. */
 #if defined(__x86_64__) && !defined(TL_CTX_UCONTEXT)
+#define TL__API_CALL 1
+extern _Thread_local unsigned char tl__switched
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
 #define TL__ENTRY(name)                                                    \
-    __typeof__(name) tl__body_##name __attribute__((used));                \
+    __typeof__(name) tl__body_##name                                       \
+        __attribute__((used, visibility("hidden")));                       \
     __asm__(".text\n\t.globl " #name "\n\t.type " #name ", @function\n"  \
             #name ":\n\t.cfi_startproc\n\t"                               \
             "leaq tl__body_" #name "(%rip), %rax\n\t"                    \
@@ -120,6 +127,7 @@ tl__ctx_raw(tl__ctx *from, tl__ctx *to)
             ".size " #name ", .-" #name "\n\t.previous");
 #define TL__BODY(name) tl__body_##name
 #else
+#define TL__API_CALL 0
 #define TL__ENTRY(name)
 #define TL__BODY(name) name
 #endif
@@ -138,6 +146,9 @@ tl__ctx_switch(tl__ctx *from, tl__ctx *to, bool dying)
     tl__ctx_raw(from, to);
 #if TL_ASAN
     __sanitizer_finish_switch_fiber(from->fake, NULL, NULL);
+#endif
+#if TL__API_CALL
+    tl__switched = 1;           /* back in from: it was switched away */
 #endif
 }
 

@@ -22,16 +22,30 @@ tl__ctx_trampoline:
     .hidden tl__api_call
     .type tl__api_call, @function
 /* rax = the body of a task call, entered from its stub with the task's
- * return address on top of the stack and the arguments in place. */
+ * return address on top of the stack and the arguments in place.  A
+ * frame record (rbp) so that frame-pointer unwinders see the caller.
+ * Back with ret unless the body switched (tl__switched, set by every
+ * switch into a task): that ret pairs with the caller's call.  After a
+ * switch the return stack holds another task's addresses, and an
+ * indirect jump back is predicted from branch history instead. */
 tl__api_call:
     .cfi_startproc
-    subq $8, %rsp
+    pushq %rbp
     .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset rbp, 0
+    movq %rsp, %rbp
+    movq tl__switched@gottpoff(%rip), %r11
+    movb $0, %fs:(%r11)
     callq *%rax
-    addq $8, %rsp
+    popq %rbp
     .cfi_adjust_cfa_offset -8
-    popq %rcx                   /* the return address: rax holds the */
-    .cfi_adjust_cfa_offset -8   /* result, rcx is free at a return */
+    .cfi_restore rbp
+    movq tl__switched@gottpoff(%rip), %rcx  /* rax (and rdx, xmm0) hold */
+    cmpb $0, %fs:(%rcx)                     /* the result; rcx is free */
+    jne 1f
+    retq
+1:  popq %rcx
+    .cfi_adjust_cfa_offset -8
     .cfi_register rip, rcx
     jmpq *%rcx
     .cfi_endproc

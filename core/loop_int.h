@@ -289,7 +289,8 @@ tl__emit_tape(tl_loop *loop, const tl_event *ev, int fresh)
 
     tl__ev_stamp(loop, fresh);
     if (ev->kind == TL_EV_RESUME &&
-        tl__tape_resumed(t, seq, loop->evtime, ev->task, ev->a))
+        tl__tape_resumed(t, loop->tape_lr, seq, loop->evtime, ev->task,
+                         ev->a))
         return;                 /* in the record before */
     if (__builtin_expect(ev->payload != NULL ||
                          !tl__tape_fits(t, loop->tape_lr, seq),

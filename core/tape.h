@@ -194,13 +194,13 @@ void tl__tape_put(tl__tape *t, const tl__trec *h, const void *payload,
  * another record, the bit is in its kind byte and the task's id follows
  * (written first, then the bit, then published: a reader of a writer
  * that died between the two sees the record alone).  1 if that was so,
- * else 0 (and nothing changed).  Any other record clears t->hand, so the
- * loop and run are the record's. */
+ * else 0 (and nothing changed).  lr: the resume's loop and run. */
 static inline __attribute__((always_inline)) int
-tl__tape_resumed(tl__tape *t, uint64_t seq, int64_t time, uint32_t task,
-                 int64_t rc)
+tl__tape_resumed(tl__tape *t, uint64_t lr, uint64_t seq, int64_t time,
+                 uint32_t task, int64_t rc)
 {
-    if (!t->hand || rc != 0 || seq != t->seq + 1 || time != t->time)
+    if (!t->hand || rc != 0 || seq != t->seq + 1 || time != t->time ||
+        lr != t->lr)
         return 0;
     if (!t->hand_g) {
         uint8_t *p = tl__tape_uvar(t->live + t->used, task);
@@ -237,7 +237,8 @@ tl__tape_handoff(tl__tape *t, uint64_t lr, uint64_t seq, int64_t time,
     t->hand = t->used + 1;
     t->hand_g = g;
     r[0] = TL_EV_QUEUE_HANDOFF;
-    if (p == t->hp && q == t->hq && g == t->hg && n == t->hn + 1) {
+    if (p == t->hp && q == t->hq && g == t->hg &&
+        (uint64_t)n == (uint64_t)t->hn + 1) {
         r[1] = TL__TAPE_FLAGS(TL_OBJ_QUEUE, 0,
                               TL__TAPE_HANDOFF | TL__TAPE_SHORT, 1);
         r = tl__tape_svar(r + 2, time - t->time);

@@ -13,6 +13,10 @@
 
 #include "loop_int.h"
 
+#if TL__API_CALL
+_Thread_local unsigned char tl__switched;       /* ctx.h */
+#endif
+
 /* ---- the sleep heap: min on (deadline, sseq), so equal deadlines wake in
  * the order they were set ------------------------------------------------- */
 

@@ -430,7 +430,8 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
         /* The next item between the block's last hand-off pair. */
         if (!c->hp || !tl__svar_get(p, lim, &dt))
             return 0;
-        task = c->hp, object = c->hq, r->a = c->hn + 1, r->b = (int64_t)c->hg;
+        task = c->hp, object = c->hq, r->b = (int64_t)c->hg;
+        r->a = (int64_t)((uint64_t)c->hn + 1);  /* damaged: wraps, no UB */
     } else if (!tl__uvar_get(p, lim, &task) ||
                (!(r->flags & TL__TAPE_SHORT) &&
                 (!tl__uvar_get(p, lim, &object) ||
@@ -449,7 +450,7 @@ decode(const uint8_t **p, const uint8_t *lim, tl_jrec *r, ctx *c)
     r->task = (uint32_t)task;
     r->object = (uint32_t)object;
     r->seq = c->seq += (uint64_t)ds;
-    r->time = c->time += dt;
+    r->time = c->time = (int64_t)((uint64_t)c->time + (uint64_t)dt);
     r->commit = (uint32_t)len + 1;
     return 1;
 }

@@ -1529,8 +1529,9 @@ START_TEST(short_handoff_records_are_the_same_events)
 END_TEST
 
 /* The hand-off records a writer leaves around a spill: the next item
- * between the same pair is only its time (NEXT) within a block, and whole
- * in the next block, where the reader starts its memory over. */
+ * between the same putter, queue and getter is only its time (SHORT)
+ * within a block, and whole in the next block, where the reader starts
+ * its memory over. */
 START_TEST(handoff_records_around_a_spill)
 {
     static char pay[600 << 10];
@@ -1586,6 +1587,34 @@ START_TEST(handoff_records_around_a_spill)
         ck_assert_int_eq(h[1].time, 10 * n);
         ck_assert_int_eq(h[4].kind, TL_EV_SOCKET_RECV);
     }
+    free(got.r);
+}
+END_TEST
+
+/* Item numbers are the writer's to choose: one past INT64_MAX wraps in
+ * the short record and its reading, as in the writer (no overflow for
+ * UBSan to stop on). */
+START_TEST(handoff_items_wrap_without_overflow)
+{
+    char p[512];
+    evlist got = {0};
+    tl_journal_end end;
+    tl_journal *j;
+    tl__tape *t;
+    tl_event e = {.kind = TL_EV_YIELD, .task = 1, .run = 1, .seq = 1};
+
+    ck_assert_int_eq(tl_journal_open(&j, at(p, "wrap.tlj")), 0);
+    t = (tl__tape *)(void *)j;
+    ck_assert_int_eq(tl_journal_append(j, 1, &e), 0);
+    ck_assert_int_eq(tl__tape_handoff(t, tl__lr(1, 1), 2, 0, 1, 7, 2,
+                                      INT64_MAX), 0);
+    ck_assert_int_eq(tl__tape_handoff(t, tl__lr(1, 1), 6, 0, 1, 7, 2,
+                                      INT64_MIN), 0);
+    tl_journal_close(j);
+    ck_assert_int_eq(tl_journal_read(p, list_event, &got, &end), 0);
+    ck_assert_uint_eq(got.n, 9);
+    ck_assert_int_eq(got.r[2].a, INT64_MAX);
+    ck_assert_int_eq(got.r[6].a, INT64_MIN);
     free(got.r);
 }
 END_TEST
@@ -1659,6 +1688,7 @@ tl_trace_suite(void)
     tcase_add_test(store, check_target_refuses_existing_and_unwritable);
     tcase_add_test(store, short_handoff_records_are_the_same_events);
     tcase_add_test(store, handoff_records_around_a_spill);
+    tcase_add_test(store, handoff_items_wrap_without_overflow);
     tcase_add_test(journal, short_records_cut_anywhere);
     tcase_add_test(open, trace_open_refuses_what_is_not_a_trace);
     tcase_add_test(open, record_option_makes_a_trace_at_exit);
