@@ -25,17 +25,18 @@ tl__ctx_trampoline:
  * return address on top of the stack and the arguments in place.  A
  * frame record (rbp) so that frame-pointer unwinders see the caller.
  * Back with ret unless the body switched (tl__switched, set by every
- * switch into a task): that ret pairs with the caller's call.  After a
- * switch the return stack holds another task's addresses, and an
- * indirect jump back is predicted from branch history instead. */
+ * switch back into a context, cleared here): that ret pairs with the
+ * caller's call.  After a switch the return stack holds another task's
+ * addresses, and an indirect jump back is predicted from branch history
+ * instead.  (A flag left set by a switch no call consumed -- into the
+ * scheduler, say -- costs one call a mispredicted return, nothing else:
+ * either way returns to the same place.) */
 tl__api_call:
     .cfi_startproc
     pushq %rbp
     .cfi_adjust_cfa_offset 8
     .cfi_rel_offset rbp, 0
     movq %rsp, %rbp
-    movq tl__switched@gottpoff(%rip), %r11
-    movb $0, %fs:(%r11)
     callq *%rax
     popq %rbp
     .cfi_adjust_cfa_offset -8
@@ -44,7 +45,8 @@ tl__api_call:
     cmpb $0, %fs:(%rcx)                     /* the result; rcx is free */
     jne 1f
     retq
-1:  popq %rcx
+1:  movb $0, %fs:(%rcx)
+    popq %rcx
     .cfi_adjust_cfa_offset -8
     .cfi_register rip, rcx
     jmpq *%rcx

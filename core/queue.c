@@ -120,6 +120,8 @@ handoff_recorded(tl_queue *q, tl_task *t)
     return 1;
 }
 
+TL_HIDDEN int tl__queue_put_waited(tl_queue *q, void *item);
+
 /* The checks every task call on a queue starts with. */
 static inline __attribute__((always_inline)) int
 enter(tl_queue *q, tl_task **tp)
@@ -136,9 +138,47 @@ enter(tl_queue *q, tl_task **tp)
     return t->cancelled ? TL_ECANCELED : 0;
 }
 
-TL__ENTRY(tl_queue_put)
+/* A put to an empty queue with tasks waiting on it: peekers see the item,
+ * the first getter takes it, and they run before the putter does.  It
+ * switches: entered through the shared call site (core/ctx.h). */
+TL__ENTRY(tl__queue_put_waited)
 int
-TL__BODY(tl_queue_put)(tl_queue *q, void *item)
+TL__BODY(tl__queue_put_waited)(tl_queue *q, void *item)
+{
+    tl_task *t = tl__running->cur;
+    int handoff = !tl__list_empty(&q->getters), rc;
+
+    if (handoff && t->loop->tape_fast && tl__list_empty(&q->peekers) &&
+        handoff_recorded(q, t)) {       /* its events are recorded */
+        tl_task *g = tl__container_of(q->getters.next, tl_task, link);
+        tl__list_del(&g->link);
+        t->loop->nparked--;
+        tl__make_ready(t->loop, g, 0, item);
+        return tl__yield_to_tail(t, 0);
+    }
+    if (!handoff && (rc = push(q, item)) != 0)
+        return rc;
+    q->nput++;
+    put_event(TL__EV, q, t, TL_EVF_IMMEDIATE);
+    while (!tl__list_empty(&q->peekers)) {
+        tl_task *p = tl__container_of(q->peekers.next, tl_task, link);
+        item_event(TL__EV_THEN, q, TL_EV_QUEUE_PEEK, p, q->nget + 1, 0);
+        tl__unpark(p, 0, item);
+    }
+    if (handoff) {
+        tl_task *g = tl__container_of(q->getters.next, tl_task, link);
+        q->nget++;
+        TL__EV_THEN(t->loop, TL_EV_QUEUE_HANDOFF, .task = t->id,
+                    .okind = TL_OBJ_QUEUE, .object = q->obj.id, .a = q->nget,
+                    .b = g->id);
+        item_event(TL__EV_THEN, q, TL_EV_QUEUE_GET, g, q->nget, 0);
+        tl__unpark(g, 0, item);
+    }
+    return tl__yield_to_tail(t, 0);
+}
+
+int
+tl_queue_put(tl_queue *q, void *item)
 {
     tl_task *t;
     int rc;
@@ -147,41 +187,11 @@ TL__BODY(tl_queue_put)(tl_queue *q, void *item)
         return rc;
     if (q->closed)
         return TL_ECLOSED;
-    if (!tl__list_empty(&q->getters) || !tl__list_empty(&q->peekers)) {
-        /* The queue is empty: peekers see the item, the first getter
-         * takes it, and they run before the putter does. */
-        int handoff = !tl__list_empty(&q->getters);
-        if (handoff && t->loop->tape_fast && tl__list_empty(&q->peekers) &&
-            handoff_recorded(q, t)) {   /* its events are recorded */
-            tl_task *g = tl__container_of(q->getters.next, tl_task, link);
-            tl__list_del(&g->link);
-            t->loop->nparked--;
-            tl__make_ready(t->loop, g, 0, item);
-            return tl__yield_to_tail(t, 0);
-        }
-        if (!handoff && (rc = push(q, item)) != 0)
-            return rc;
-        q->nput++;
-        put_event(TL__EV, q, t, TL_EVF_IMMEDIATE);
-        while (!tl__list_empty(&q->peekers)) {
-            tl_task *p = tl__container_of(q->peekers.next, tl_task, link);
-            item_event(TL__EV_THEN, q, TL_EV_QUEUE_PEEK, p, q->nget + 1, 0);
-            tl__unpark(p, 0, item);
-        }
-        if (handoff) {
-            tl_task *g = tl__container_of(q->getters.next, tl_task, link);
-            q->nget++;
-            TL__EV_THEN(t->loop, TL_EV_QUEUE_HANDOFF, .task = t->id,
-                        .okind = TL_OBJ_QUEUE, .object = q->obj.id,
-                        .a = q->nget, .b = g->id);
-            item_event(TL__EV_THEN, q, TL_EV_QUEUE_GET, g, q->nget, 0);
-            tl__unpark(g, 0, item);
-        }
-        return tl__yield_to_tail(t, 0);
-    }
+    if (!tl__list_empty(&q->getters) || !tl__list_empty(&q->peekers))
+        return tl__queue_put_waited(q, item);
     if (q->maxsize && q->len >= q->maxsize) {
         t->val = item;
-        return tl__park(t, &q->putters, TL_WAIT_PUT, q);
+        return tl__wait(&q->putters, TL_WAIT_PUT, q, NULL);
     }
     if ((rc = push(q, item)) != 0)
         return rc;
@@ -190,9 +200,8 @@ TL__BODY(tl_queue_put)(tl_queue *q, void *item)
     return 0;
 }
 
-TL__ENTRY(tl_queue_get)
 int
-TL__BODY(tl_queue_get)(tl_queue *q, void **item)
+tl_queue_get(tl_queue *q, void **item)
 {
     tl_task *t;
     void *it;
@@ -200,32 +209,26 @@ TL__BODY(tl_queue_get)(tl_queue *q, void **item)
 
     if ((rc = enter(q, &t)) != 0)
         return rc;
-    if (q->len) {
-        it = pop(q);
-        q->nget++;
-        item_event(TL__EV, q, TL_EV_QUEUE_GET, t, q->nget, TL_EVF_IMMEDIATE);
-        if (!tl__list_empty(&q->putters)) {     /* room: the first putter */
-            tl_task *p = tl__container_of(q->putters.next, tl_task, link);
-            push(q, p->val);    /* cannot fail: a slot was just freed */
-            q->nput++;
-            put_event(TL__EV_THEN, q, p, 0);
-            tl__unpark(p, 0, NULL);
-        }
-    } else if (q->closed) {
-        return TL_ECLOSED;
-    } else {
-        if ((rc = tl__park(t, &q->getters, TL_WAIT_GET, q)) != 0)
-            return rc;
-        it = t->val;
+    if (!q->len)
+        return q->closed ? TL_ECLOSED
+                         : tl__wait(&q->getters, TL_WAIT_GET, q, item);
+    it = pop(q);
+    q->nget++;
+    item_event(TL__EV, q, TL_EV_QUEUE_GET, t, q->nget, TL_EVF_IMMEDIATE);
+    if (!tl__list_empty(&q->putters)) {     /* room: the first putter */
+        tl_task *p = tl__container_of(q->putters.next, tl_task, link);
+        push(q, p->val);        /* cannot fail: a slot was just freed */
+        q->nput++;
+        put_event(TL__EV_THEN, q, p, 0);
+        tl__unpark(p, 0, NULL);
     }
     if (item)
         *item = it;
     return 0;
 }
 
-TL__ENTRY(tl_queue_peek)
 int
-TL__BODY(tl_queue_peek)(tl_queue *q, void **item)
+tl_queue_peek(tl_queue *q, void **item)
 {
     tl_task *t;
     void *it;
@@ -233,17 +236,11 @@ TL__BODY(tl_queue_peek)(tl_queue *q, void **item)
 
     if ((rc = enter(q, &t)) != 0)
         return rc;
-    if (q->len) {
-        it = q->ring[q->head];
-        item_event(TL__EV, q, TL_EV_QUEUE_PEEK, t, q->nget + 1,
-                   TL_EVF_IMMEDIATE);
-    } else if (q->closed) {
-        return TL_ECLOSED;
-    } else {
-        if ((rc = tl__park(t, &q->peekers, TL_WAIT_PEEK, q)) != 0)
-            return rc;
-        it = t->val;
-    }
+    if (!q->len)
+        return q->closed ? TL_ECLOSED
+                         : tl__wait(&q->peekers, TL_WAIT_PEEK, q, item);
+    it = q->ring[q->head];
+    item_event(TL__EV, q, TL_EV_QUEUE_PEEK, t, q->nget + 1, TL_EVF_IMMEDIATE);
     if (item)
         *item = it;
     return 0;

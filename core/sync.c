@@ -103,9 +103,8 @@ tl_flag_set(tl_flag *f)
     return 0;
 }
 
-TL__ENTRY(tl_flag_wait)
 int
-TL__BODY(tl_flag_wait)(tl_flag *f)
+tl_flag_wait(tl_flag *f)
 {
     tl_task *t;
     int rc = enter(f ? &f->obj : NULL, &t);
@@ -116,7 +115,7 @@ TL__BODY(tl_flag_wait)(tl_flag *f)
         return TL_ECANCELED;
     TL__EV(t->loop, TL_EV_FLAG_WAIT, .task = t->id, .okind = TL_OBJ_FLAG,
            .object = f->obj.id, .flags = f->set ? TL_EVF_IMMEDIATE : 0);
-    return f->set ? 0 : tl__park(t, &f->waiters, TL_WAIT_FLAG, f);
+    return f->set ? 0 : tl__wait(&f->waiters, TL_WAIT_FLAG, f, NULL);
 }
 
 bool
@@ -147,9 +146,8 @@ acquire_event(tl_lock *l, tl_task *t, unsigned flags)
            .object = l->obj.id, .flags = (uint8_t)flags);
 }
 
-TL__ENTRY(tl_lock_acquire)
 int
-TL__BODY(tl_lock_acquire)(tl_lock *l)
+tl_lock_acquire(tl_lock *l)
 {
     tl_task *t;
     int rc = enter(l ? &l->obj : NULL, &t);
@@ -165,7 +163,7 @@ TL__BODY(tl_lock_acquire)(tl_lock *l)
         acquire_event(l, t, TL_EVF_IMMEDIATE);
         return 0;
     }
-    return tl__park(t, &l->waiters, TL_WAIT_LOCK, l);
+    return tl__wait(&l->waiters, TL_WAIT_LOCK, l, NULL);
 }
 
 /* Gives l to its first waiter, or frees it; by is the releasing task. */
@@ -328,9 +326,8 @@ tl_latch_count_down(tl_latch *l)
     return 0;
 }
 
-TL__ENTRY(tl_latch_wait)
 int
-TL__BODY(tl_latch_wait)(tl_latch *l)
+tl_latch_wait(tl_latch *l)
 {
     tl_task *t;
     int rc = enter(l ? &l->obj : NULL, &t);
@@ -341,7 +338,7 @@ TL__BODY(tl_latch_wait)(tl_latch *l)
         return TL_ECANCELED;
     TL__EV(t->loop, TL_EV_LATCH_WAIT, .task = t->id, .okind = TL_OBJ_LATCH,
            .object = l->obj.id, .flags = l->count ? 0 : TL_EVF_IMMEDIATE);
-    return l->count == 0 ? 0 : tl__park(t, &l->waiters, TL_WAIT_LATCH, l);
+    return l->count == 0 ? 0 : tl__wait(&l->waiters, TL_WAIT_LATCH, l, NULL);
 }
 
 unsigned
