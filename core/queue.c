@@ -121,6 +121,7 @@ handoff_recorded(tl_queue *q, tl_task *t)
 }
 
 TL_HIDDEN int tl__queue_put_waited(tl_queue *q, void *item);
+TL_HIDDEN int tl__queue_get_waited(tl_queue *q, void **item);
 
 /* The checks every task call on a queue starts with. */
 static inline __attribute__((always_inline)) int
@@ -140,14 +141,17 @@ enter(tl_queue *q, tl_task **tp)
 
 /* A put to an empty queue with tasks waiting on it: peekers see the item,
  * the first getter takes it, and they run before the putter does.  It
- * switches: entered through the shared call site (core/ctx.h). */
+ * switches, so it is entered through the shared call site (core/ctx.h),
+ * straight from tl_queue_put, before any frame of its own. */
 TL__ENTRY(tl__queue_put_waited)
 int
 TL__BODY(tl__queue_put_waited)(tl_queue *q, void *item)
 {
-    tl_task *t = tl__running->cur;
+    tl_task *t;
     int handoff = !tl__list_empty(&q->getters), rc;
 
+    if ((rc = enter(q, &t)) != 0)
+        return rc;
     if (handoff && t->loop->tape_fast && tl__list_empty(&q->peekers) &&
         handoff_recorded(q, t)) {       /* its events are recorded */
         tl_task *g = tl__container_of(q->getters.next, tl_task, link);
@@ -177,8 +181,10 @@ TL__BODY(tl__queue_put_waited)(tl_queue *q, void *item)
     return tl__yield_to_tail(t, 0);
 }
 
-int
-tl_queue_put(tl_queue *q, void *item)
+/* A put nobody waits for: the item joins the queue, or the putter waits
+ * for room. */
+static __attribute__((noinline)) int
+put_alone(tl_queue *q, void *item)
 {
     tl_task *t;
     int rc;
@@ -187,8 +193,6 @@ tl_queue_put(tl_queue *q, void *item)
         return rc;
     if (q->closed)
         return TL_ECLOSED;
-    if (!tl__list_empty(&q->getters) || !tl__list_empty(&q->peekers))
-        return tl__queue_put_waited(q, item);
     if (q->maxsize && q->len >= q->maxsize) {
         t->val = item;
         return tl__wait(&q->putters, TL_WAIT_PUT, q, NULL);
@@ -200,8 +204,37 @@ tl_queue_put(tl_queue *q, void *item)
     return 0;
 }
 
+/* Waiters exist only on an open, empty queue.  The two ways go apart
+ * before either sets up a frame: the one that switches pays only the
+ * shared call site's few instructions, the other nothing. */
 int
-tl_queue_get(tl_queue *q, void **item)
+tl_queue_put(tl_queue *q, void *item)
+{
+    if (q && (!tl__list_empty(&q->getters) || !tl__list_empty(&q->peekers)))
+        return tl__queue_put_waited(q, item);
+    return put_alone(q, item);
+}
+
+/* A get from an empty, open queue: the getter waits for an item, through
+ * the shared call site. */
+TL__ENTRY(tl__queue_get_waited)
+int
+TL__BODY(tl__queue_get_waited)(tl_queue *q, void **item)
+{
+    tl_task *t;
+    int rc;
+
+    if ((rc = enter(q, &t)) != 0 ||
+        (rc = tl__park(t, &q->getters, TL_WAIT_GET, q)) != 0)
+        return rc;
+    if (item)
+        *item = t->val;
+    return 0;
+}
+
+/* A get with an item there (or from a closed queue). */
+static __attribute__((noinline)) int
+get_now(tl_queue *q, void **item)
 {
     tl_task *t;
     void *it;
@@ -225,6 +258,14 @@ tl_queue_get(tl_queue *q, void **item)
     if (item)
         *item = it;
     return 0;
+}
+
+int
+tl_queue_get(tl_queue *q, void **item)
+{
+    if (q && !q->len && !q->closed)
+        return tl__queue_get_waited(q, item);
+    return get_now(q, item);
 }
 
 int
