@@ -212,6 +212,7 @@ static const workload workloads[] = {
     {"yield", 1000000, 16, 1, yield_root},
     {"yield1", 1000000, 1, 1, yield_root},  /* every step ends a pass */
     {"yield_apart", 1000000, 2, 1, yield_apart_root},
+    {"nonblock", 1000000, 0, 1, nonblock_root},
     {"queue", 1000000, 0, 1, queue_root},
     {"queue1", 1000000, 1, 1, queue_root},
     {"socket", 100000, 0, 1, socket_root},

@@ -153,6 +153,8 @@ END {
         med("tl" SUBSEP "yield1" SUBSEP "ns")
     printf "             %.1f ns per tl_yield between 2 tasks yielding from" \
         " different call sites\n", med("tl" SUBSEP "yield_apart" SUBSEP "ns")
+    printf "nonblocking  %.1f ns per put + get that do not block, made three" \
+        " helper calls deep\n", med("tl" SUBSEP "nonblock" SUBSEP "ns")
     a = "tl" SUBSEP "alive" SUBSEP
     if (cnt[a "ok"] == repeat && med(a "ok") == 1)
         printf "100k alive   ok in %.0f ms: %.2f KiB resident, %.1f KiB" \
