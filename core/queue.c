@@ -148,10 +148,11 @@ int
 TL__BODY(tl__queue_put_waited)(tl_queue *q, void *item)
 {
     tl_task *t;
-    int handoff = !tl__list_empty(&q->getters), rc;
+    int handoff, rc;
 
     if ((rc = enter(q, &t)) != 0)
         return rc;
+    handoff = !tl__list_empty(&q->getters);
     if (handoff && t->loop->tape_fast && tl__list_empty(&q->peekers) &&
         handoff_recorded(q, t)) {       /* its events are recorded */
         tl_task *g = tl__container_of(q->getters.next, tl_task, link);
@@ -204,13 +205,24 @@ put_alone(tl_queue *q, void *item)
     return 0;
 }
 
+/* Whether q is the running loop's: only then may a call look at it
+ * before enter() has checked the rest (a queue of a loop on another
+ * thread is not to be read). */
+static inline __attribute__((always_inline)) int
+ours(const tl_queue *q)
+{
+    return q && tl__running && q->obj.loop == tl__running;
+}
+
 /* Waiters exist only on an open, empty queue.  The two ways go apart
  * before either sets up a frame: the one that switches pays only the
- * shared call site's few instructions, the other nothing. */
+ * shared call site's few instructions, the other nothing.  Each does all
+ * the checks itself. */
 int
 tl_queue_put(tl_queue *q, void *item)
 {
-    if (q && (!tl__list_empty(&q->getters) || !tl__list_empty(&q->peekers)))
+    if (ours(q) &&
+        (!tl__list_empty(&q->getters) || !tl__list_empty(&q->peekers)))
         return tl__queue_put_waited(q, item);
     return put_alone(q, item);
 }
@@ -263,7 +275,7 @@ get_now(tl_queue *q, void **item)
 int
 tl_queue_get(tl_queue *q, void **item)
 {
-    if (q && !q->len && !q->closed)
+    if (ours(q) && !q->len && !q->closed)
         return tl__queue_get_waited(q, item);
     return get_now(q, item);
 }

@@ -937,7 +937,7 @@ tl_state_peek(tl_state *st, int64_t seq, uint32_t loop, const uint32_t *ids,
                                                 : NULL;
     int *was, rc = 0;
 
-    if (peek_at(st, ck, loop, ids, n, states, &base) != 0)
+    if (peek_at(st, ck, loop, ids, n, states, &base) != 0 || base >= ck)
         return -1;
     if (!base)
         return 0;

@@ -951,6 +951,47 @@ END_TEST
 
 /* ---- swimlanes ---------------------------------------------------------- */
 
+/* Exact lanes whose first column ends on a checkpoint say who ran in it
+ * wherever the state stood before: far before (it loads a checkpoint),
+ * or past the window (it goes back).  The window is in the first round
+ * of crowd_root's hand-offs, where each member runs once, in id order. */
+START_TEST(lanes_the_same_from_anywhere)
+{
+    char p[512], err[512];
+    enum { Z = TL_MODEL_LANE_EXACT, COLS = 4, LANES = 64 };
+    unsigned char ca[COLS * LANES], cb[COLS * LANES];
+    int64_t round1, ck, first;
+    size_t ran = 0, lane0;
+    tl_model *a, *b;
+    sqlite3 *db;
+
+    record("crowd", crowd_root, p);
+    ck_assert_int_eq(tl_trace_open(&db, p, err, sizeof err), 0);
+    round1 = q_int(db, "SELECT min(seq) FROM events JOIN kinds USING(kind) "
+                       "WHERE name = 'queue_handoff'");
+    sqlite3_close(db);
+    ck = (round1 / TL_STATE_EVERY + 1) * TL_STATE_EVERY;
+    first = ck - Z + 1;         /* column 0 ends on checkpoint ck */
+    lane0 = (size_t)((first - round1) / 7);  /* a hand-off is 7 events */
+    a = open_ok(p);
+    b = open_ok(p);
+    tl_model_goto(a, 1);
+    ck_assert_ptr_nonnull(tl_model_snap_get(a));
+    tl_model_goto(b, ck + 2 * TL_STATE_EVERY);
+    ck_assert_ptr_nonnull(tl_model_snap_get(b));
+    ck_assert_int_eq(tl_model_lanes(a, first, Z, COLS, lane0, LANES, ca), 0);
+    ck_assert_int_eq(tl_model_lanes(b, first, Z, COLS, lane0, LANES, cb), 0);
+    for (size_t i = 0; i < sizeof ca; i++) {
+        ck_assert_msg(ca[i] == cb[i], "lane %zu column %zu: %d, %d",
+                      lane0 + i / COLS, i % COLS, ca[i], cb[i]);
+        ran += i % COLS == 0 && ca[i] == TL_LANE_RUNNING;
+    }
+    ck_assert_uint_ge(ran, 20);     /* members ran in column 0 */
+    tl_model_close(a);
+    tl_model_close(b);
+}
+END_TEST
+
 START_TEST(lanes_show_each_task_over_the_schedule)
 {
     char p[512];
@@ -1131,6 +1172,7 @@ tl_model_suite(void)
     tcase_add_test(state, state_far_from_the_start_uses_checkpoints);
     tcase_add_test(state, checkpoint_deltas_give_the_replayed_state);
     tcase_add_test(state, lanes_show_each_task_over_the_schedule);
+    tcase_add_test(state, lanes_the_same_from_anywhere);
     tcase_add_test(state, lanes_sampled_when_zoomed_out);
     tcase_add_test(errors, bad_filters_leave_the_filter_alone);
     tcase_add_test(errors, refuses_what_it_cannot_show);

@@ -135,11 +135,11 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
     }
     raw = states + nlanes + 1;
     rn = (ran){m, first, zoom, ncols, lane0, nlanes, NULL};
-    /* Exact: every event from first on is replayed, so seen. */
+    /* Exact: every event from first on is replayed, so seen -- from
+     * first - 1, or a checkpoint inside the first column would skip some. */
     if (zoom <= TL_MODEL_LANE_EXACT &&
         (!(rn.hit = calloc(ncols * nlanes + 1, 1)) ||
-         (tl_state_seq(m->st) >= first &&
-          tl_state_at(m->st, first - 1) != 0))) {
+         tl_state_at(m->st, first - 1) != 0)) {
         free(rn.hit);
         free(ids);
         free(states);
