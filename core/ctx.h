@@ -100,7 +100,8 @@ tl__ctx_raw(tl__ctx *from, tl__ctx *to)
 }
 #endif
 
-/* A task call that may switch is entered through a stub: TL__ENTRY(name)
+/* Every switch out of a task call happens in a body entered through a
+ * stub (docs/loop.md, "Return prediction" lists them): TL__ENTRY(name)
  * above the body, named TL__BODY(name).  On x86-64 the stub jumps to
  * tl__api_call, which calls the body from one call site shared by every
  * such call.  After a switch the return stack predictor holds the other
