@@ -878,15 +878,22 @@ task_equal(const tl_st_task *a, const tl_st_task *b)
            a->until == b->until;
 }
 
-START_TEST(checkpoint_deltas_give_the_replayed_state)
+/* The trace at p, state by state: one state replays forward in steps too
+ * short to load a checkpoint, the other comes from the start each time,
+ * so loads one (a chain of deltas): at each checkpoint (as loaded) and
+ * between two (loaded, then replayed), every task and queue of every
+ * loop agree, and a peek at the checkpoint says what loading it says
+ * (ids: up to nid ids of each loop) -- near every stride-th checkpoint.
+ * How many seqs were compared. */
+static long
+compare_chains(const char *p, uint32_t nloop, uint32_t nid, int64_t stride)
 {
-    char p[512], err[512];
+    char err[512];
     sqlite3 *db;
     tl_state *walk, *jump;
     int64_t last;
     long checked = 0;
 
-    record("crowd", crowd_root, p);
     ck_assert_int_eq(tl_trace_open(&db, p, err, sizeof err), 0);
     /* Deltas there are (a version 4 blob), and fulls between them. */
     ck_assert_int_gt(q_int(db, "SELECT count(*) FROM checkpoints WHERE "
@@ -896,9 +903,6 @@ START_TEST(checkpoint_deltas_give_the_replayed_state)
     ck_assert_int_eq(tl_state_open(&walk, db), 0);
     ck_assert_int_eq(tl_state_open(&jump, db), 0);
     last = q_int(db, "SELECT max(seq) FROM events");
-    /* walk replays forward in steps too short to load a checkpoint; jump
-     * comes from the start each time, so loads one (a chain of deltas):
-     * at each checkpoint (as loaded) and between two (loaded, replayed). */
     for (int64_t seq = 1; seq <= last;
          seq += seq % TL_STATE_EVERY ? TL_STATE_EVERY - seq % TL_STATE_EVERY
                                      : TL_STATE_EVERY / 3) {
@@ -907,8 +911,10 @@ START_TEST(checkpoint_deltas_give_the_replayed_state)
         uint32_t ids[64];
         int peeked[64];
         int64_t ck;
-        size_t na, nb;
+        size_t na, nb, nq;
         ck_assert_int_eq(tl_state_at(walk, seq), 0);
+        if ((seq / TL_STATE_EVERY) % stride)
+            continue;
         ck_assert_int_eq(tl_state_at(jump, 1), 0);
         ck_assert_int_eq(tl_state_at(jump, seq), 0);
         na = tl_state_tasks(walk, &a);
@@ -916,36 +922,132 @@ START_TEST(checkpoint_deltas_give_the_replayed_state)
         ck_assert_uint_eq(na, nb);
         for (size_t i = 0; i < na; i++)
             ck_assert_msg(task_equal(&a[i], &b[i]),
-                          "seq %lld: task %u: %d/%d since %lld/%lld wait "
-                          "%d/%d ck %lld", (long long)seq, a[i].id,
+                          "seq %lld: task %u/%u: %d/%d since %lld/%lld wait "
+                          "%d/%d ck %lld", (long long)seq, a[i].loop, a[i].id,
                           a[i].state, b[i].state, (long long)a[i].since_seq,
                           (long long)b[i].since_seq, a[i].wait, b[i].wait,
                           (long long)tl_state_checkpoint_at(jump, seq));
-        ck_assert_uint_eq(tl_state_queues(walk, &qw),
-                          tl_state_queues(jump, &qj));
-        ck_assert_int_eq(qw[0].len, qj[0].len);
-        ck_assert_uint_eq(qw[0].head, qj[0].head);
-        /* A peek at the checkpoint says what loading it says. */
+        nq = tl_state_queues(walk, &qw);
+        ck_assert_uint_eq(nq, tl_state_queues(jump, &qj));
+        for (size_t i = 0; i < nq; i++) {
+            ck_assert_int_eq(qw[i].len, qj[i].len);
+            ck_assert_uint_eq(qw[i].head, qj[i].head);
+            ck_assert_int_eq(qw[i].closed, qj[i].closed);
+            ck_assert_uint_eq(qw[i].nproducers, qj[i].nproducers);
+            ck_assert_uint_eq(qw[i].nconsumers, qj[i].nconsumers);
+        }
         if (!(ck = tl_state_checkpoint_at(jump, seq)))
             continue;
-        for (int i = 0; i < 64; i++)
-            ids[i] = (uint32_t)(1 + (seq / 7 + i * 97) % (NCROWD + 3000));
-        ck_assert_int_eq(tl_state_peek(jump, seq, 1, ids, 64, peeked), 0);
-        ck_assert_int_eq(tl_state_at(jump, 1), 0);
-        ck_assert_int_eq(tl_state_at(jump, ck), 0);
-        for (int i = 0; i < 64; i++) {
-            int s = tl_state_task_state(jump, 1, ids[i]);
-            int alive = s >= 0 && (s < TL_TASK_DONE || s == TL_ST_SLEEPING);
-            ck_assert_msg(peeked[i] == (alive ? s : -1),
-                          "peek at %lld, task %u: %d, loaded %d",
-                          (long long)ck, ids[i], peeked[i], s);
+        for (uint32_t l = 1; l <= nloop; l++) {
+            for (int i = 0; i < 64; i++)
+                ids[i] = (uint32_t)(1 + (seq / 7 + i * 97) % nid);
+            ck_assert_int_eq(tl_state_peek(jump, seq, l, ids, 64, peeked), 0);
+            ck_assert_int_eq(tl_state_at(jump, 1), 0);
+            ck_assert_int_eq(tl_state_at(jump, ck), 0);
+            for (int i = 0; i < 64; i++) {
+                int st = tl_state_task_state(jump, l, ids[i]);
+                int alive = st >= 0 && (st < TL_TASK_DONE ||
+                                        st == TL_ST_SLEEPING);
+                ck_assert_msg(peeked[i] == (alive ? st : -1),
+                              "peek at %lld, task %u/%u: %d, loaded %d",
+                              (long long)ck, l, ids[i], peeked[i], st);
+            }
         }
         checked++;
     }
-    ck_assert_int_gt(checked, 40);
     tl_state_free(walk);
     tl_state_free(jump);
     sqlite3_close(db);
+    return checked;
+}
+
+START_TEST(checkpoint_deltas_give_the_replayed_state)
+{
+    char p[512];
+
+    record("crowd", crowd_root, p);
+    ck_assert_int_gt(compare_chains(p, 1, NCROWD + 3000, 2), 20);
+}
+END_TEST
+
+/* Two loops, each run twice, their crowds waiting on a latch, a bounded
+ * queue, a lock and sleeps, every task ending: the loops' checkpoints
+ * interleave in one trace. */
+static tl_latch *crowd_go;
+static tl_lock *crowd_lock;
+
+static void *
+crowd_worker(void *arg)
+{
+    long i = (long)arg;
+    void *it;
+
+    tl_latch_wait(crowd_go);
+    for (long r = 0; r < i % 4 + 1; r++) {
+        if (i % 3 == 0)
+            tl_queue_put(qa, NULL);
+        else if (i % 3 == 1)
+            tl_queue_get(qa, &it);
+        else if (tl_lock_acquire(crowd_lock) == 0) {
+            tl_yield();
+            tl_lock_release(crowd_lock);
+        }
+        if (i % 5 == 0)
+            tl_sleep(0.0001);
+        tl_yield();
+    }
+    return NULL;
+}
+
+static void *
+crowd_run(void *arg)
+{
+    long n = (long)arg;
+    tl_task **t = calloc((size_t)n, sizeof *t);
+
+    ck_assert_ptr_nonnull(t);
+    for (long i = 0; i < n; i++)
+        tl_spawn(&t[i], crowd_worker, (void *)i, NULL);
+    tl_latch_count_down(crowd_go);
+    for (long i = 0; i < n; i++)
+        tl_join(t[i], NULL);
+    free(t);
+    return NULL;
+}
+
+START_TEST(checkpoint_deltas_across_loops_and_runs)
+{
+    char p[512];
+    pid_t pid;
+    int st;
+
+    snprintf(p, sizeof p, "%s/loops.db", dir);
+    fflush(NULL);
+    if ((pid = fork()) == 0) {
+        tl_options o = {.record = p};
+        tl_loop *l[2];
+        tl_queue *q[2];
+        tl_lock *k[2];
+        for (int i = 0; i < 2; i++)
+            if (tl_loop_new(&l[i], &o) != 0 ||
+                tl_queue_new(&q[i], 8, NULL) != 0 ||
+                tl_lock_new(&k[i], NULL) != 0)
+                _exit(10);
+        for (int run = 0; run < 2; run++)
+            for (int i = 0; i < 2; i++) {
+                if (tl_latch_new(&crowd_go, 1, NULL) != 0)
+                    _exit(11);
+                qa = q[i];
+                crowd_lock = k[i];
+                if (tl_loop_run(l[i], crowd_run, (void *)9000L, NULL) != 0)
+                    _exit(12);
+                tl_latch_free(crowd_go);
+            }
+        exit(0);                /* at exit, the journal becomes the trace */
+    }
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "recorder: %#x", st);
+    ck_assert_int_gt(compare_chains(p, 2, 2 * 9000 + 2, 4), 40);
 }
 END_TEST
 
@@ -1171,6 +1273,7 @@ tl_model_suite(void)
     tcase_add_test(state, state_follows_the_cursor);
     tcase_add_test(state, state_far_from_the_start_uses_checkpoints);
     tcase_add_test(state, checkpoint_deltas_give_the_replayed_state);
+    tcase_add_test(state, checkpoint_deltas_across_loops_and_runs);
     tcase_add_test(state, lanes_show_each_task_over_the_schedule);
     tcase_add_test(state, lanes_the_same_from_anywhere);
     tcase_add_test(state, lanes_sampled_when_zoomed_out);
