@@ -308,7 +308,6 @@ tl__emit_tape(tl_loop *loop, const tl_event *ev, int fresh)
         t->hand = 0;
     } else {
         t->hand = t->used + 1;  /* a resume may follow it */
-        t->hand_g = 0;
         p[1] = TL__TAPE_FLAGS(ev->okind, ev->flags, 0, 1);
         p = tl__tape_uvar(p + 2, ev->task);
         p = tl__tape_uvar(p, ev->object);
@@ -363,11 +362,9 @@ TL_HIDDEN int64_t tl__now_ns(tl_loop *loop);
 /* task.c */
 TL_HIDDEN void tl__wake_all(tl__link *list, int rc);
 /* The running task, parked on list (tl__park) until woken; *val (if not
- * NULL) gets what it was woken with.  Or it yields to the tail of the
- * ready FIFO (tl__yield_to_tail).  For task calls that switch only
- * sometimes: they tail-call these (core/ctx.h, TL__ENTRY). */
+ * NULL) gets what it was woken with.  For task calls that switch only
+ * sometimes: they tail-call it (core/ctx.h, TL__ENTRY). */
 TL_HIDDEN int tl__wait(tl__link *list, int wait, void *obj, void **val);
-TL_HIDDEN int tl__resched(void);
 TL_HIDDEN void tl__step(tl_loop *loop);
 TL_HIDDEN void tl__run_timers(tl_loop *loop, int64_t now);
 TL_HIDDEN void tl__task_free(tl_task *t);

@@ -121,7 +121,6 @@ handoff_recorded(tl_queue *q, tl_task *t)
 }
 
 TL_HIDDEN int tl__queue_put_waited(tl_queue *q, void *item);
-TL_HIDDEN int tl__queue_get_waited(tl_queue *q, void **item);
 
 /* The checks every task call on a queue starts with. */
 static inline __attribute__((always_inline)) int
@@ -139,20 +138,31 @@ enter(tl_queue *q, tl_task **tp)
     return t->cancelled ? TL_ECANCELED : 0;
 }
 
+/* The running task when enter() would let it use q at once (q is its
+ * loop's, it is not cancelled), else NULL: only then may a call look at
+ * q first -- a queue of a loop on another thread is not to be read. */
+static inline __attribute__((always_inline)) tl_task *
+ready(const tl_queue *q)
+{
+    tl_task *t;
+
+    if (!q || !tl__running || q->obj.loop != tl__running ||
+        !(t = tl__running->cur) || t->cancelled)
+        return NULL;
+    return t;
+}
+
 /* A put to an empty queue with tasks waiting on it: peekers see the item,
  * the first getter takes it, and they run before the putter does.  It
  * switches, so it is entered through the shared call site (core/ctx.h),
- * straight from tl_queue_put, before any frame of its own. */
+ * straight from tl_queue_put, which checked what enter() would. */
 TL__ENTRY(tl__queue_put_waited)
 int
 TL__BODY(tl__queue_put_waited)(tl_queue *q, void *item)
 {
-    tl_task *t;
-    int handoff, rc;
+    tl_task *t = tl__running->cur;
+    int handoff = !tl__list_empty(&q->getters), rc;
 
-    if ((rc = enter(q, &t)) != 0)
-        return rc;
-    handoff = !tl__list_empty(&q->getters);
     if (handoff && t->loop->tape_fast && tl__list_empty(&q->peekers) &&
         handoff_recorded(q, t)) {       /* its events are recorded */
         tl_task *g = tl__container_of(q->getters.next, tl_task, link);
@@ -205,43 +215,17 @@ put_alone(tl_queue *q, void *item)
     return 0;
 }
 
-/* Whether q is the running loop's: only then may a call look at it
- * before enter() has checked the rest (a queue of a loop on another
- * thread is not to be read). */
-static inline __attribute__((always_inline)) int
-ours(const tl_queue *q)
-{
-    return q && tl__running && q->obj.loop == tl__running;
-}
-
 /* Waiters exist only on an open, empty queue.  The two ways go apart
  * before either sets up a frame: the one that switches pays only the
- * shared call site's few instructions, the other nothing.  Each does all
- * the checks itself. */
+ * shared call site's few instructions, the other nothing; errors are
+ * the other's (enter()). */
 int
 tl_queue_put(tl_queue *q, void *item)
 {
-    if (ours(q) &&
+    if (ready(q) &&
         (!tl__list_empty(&q->getters) || !tl__list_empty(&q->peekers)))
         return tl__queue_put_waited(q, item);
     return put_alone(q, item);
-}
-
-/* A get from an empty, open queue: the getter waits for an item, through
- * the shared call site. */
-TL__ENTRY(tl__queue_get_waited)
-int
-TL__BODY(tl__queue_get_waited)(tl_queue *q, void **item)
-{
-    tl_task *t;
-    int rc;
-
-    if ((rc = enter(q, &t)) != 0 ||
-        (rc = tl__park(t, &q->getters, TL_WAIT_GET, q)) != 0)
-        return rc;
-    if (item)
-        *item = t->val;
-    return 0;
 }
 
 /* A get with an item there (or from a closed queue). */
@@ -275,8 +259,8 @@ get_now(tl_queue *q, void **item)
 int
 tl_queue_get(tl_queue *q, void **item)
 {
-    if (ours(q) && !q->len && !q->closed)
-        return tl__queue_get_waited(q, item);
+    if (ready(q) && !q->len && !q->closed)
+        return tl__wait(&q->getters, TL_WAIT_GET, q, item);
     return get_now(q, item);
 }
 

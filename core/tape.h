@@ -71,7 +71,6 @@ typedef struct tl__tape {
                                    can take the resume that follows: a
                                    hand-off's, or any inline event's
                                    but a short one; else 0 */
-    uint32_t hand_g;            /* a hand-off's getter; 0: another kind */
     uint32_t hp, hq;            /* this block's last hand-off record: its
                                    putter (0: none yet), queue, ... */
     uint32_t hg;                /* ... getter ... */
@@ -202,15 +201,15 @@ tl__tape_resumed(tl__tape *t, uint64_t lr, uint64_t seq, int64_t time,
     if (!t->hand || rc != 0 || seq != t->seq + 1 || time != t->time ||
         lr != t->lr)
         return 0;
-    if (!t->hand_g) {
+    if (t->live[t->hand] & TL__TAPE_HANDOFF << 3) {
+        if (task != t->hg)      /* a hand-off's: its getter, or nothing */
+            return 0;
+        t->live[t->hand] |= TL__TAPE_RESUMED << 3;
+    } else {
         uint8_t *p = tl__tape_uvar(t->live + t->used, task);
         t->live[t->hand - 1] |= TL__TAPE_FOLD;
         t->used = (size_t)(p - t->live);
         tl__tape_publish(t);
-    } else if (task == t->hand_g) {
-        t->live[t->hand] |= TL__TAPE_RESUMED << 3;
-    } else {
-        return 0;
     }
     t->seq = seq;
     t->hand = 0;
@@ -235,7 +234,6 @@ tl__tape_handoff(tl__tape *t, uint64_t lr, uint64_t seq, int64_t time,
         return -1;
     r = t->live + t->used;
     t->hand = t->used + 1;
-    t->hand_g = g;
     r[0] = TL_EV_QUEUE_HANDOFF;
     if (p == t->hp && q == t->hq && g == t->hg &&
         (uint64_t)n == (uint64_t)t->hn + 1) {

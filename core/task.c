@@ -389,7 +389,7 @@ TL__BODY(tl_sleep)(double seconds)
     return tl__suspend(self);
 }
 
-/* The switches of task calls that switch only sometimes, entered through
+/* The switch of task calls that switch only sometimes, entered through
  * the shared call site (ctx.h) from their callers' tail calls, so that
  * the calls that do not switch pay nothing for it. */
 TL__ENTRY(tl__wait)
@@ -402,13 +402,6 @@ TL__BODY(tl__wait)(tl__link *list, int wait, void *obj, void **val)
     if (rc == 0 && val)
         *val = t->val;
     return rc;
-}
-
-TL__ENTRY(tl__resched)
-int
-TL__BODY(tl__resched)(void)
-{
-    return tl__yield_to_tail(tl__running->cur, 0);
 }
 
 TL__ENTRY(tl_yield)

@@ -45,7 +45,7 @@ typedef struct st_loop {
 struct tl_state {
     st_loop *loop;              /* by loop - 1 */
     size_t nloop;
-    size_t live;                /* tasks spawned and not ended */
+    size_t live;                /* import: tasks spawned and not ended */
     int64_t seq, time;          /* where it stands */
     int64_t origin;             /* absolute ns of trace time 0 */
     uint64_t gen;               /* bumped by every change */
@@ -59,7 +59,8 @@ struct tl_state {
     int64_t last;               /* its last event's seq */
     int64_t deadlock;           /* its deadlock event's seq, 0 if none */
     int64_t base;               /* import: the last checkpoint's seq, 0
-                                   none */
+                                   none, ... */
+    int64_t full;               /* ... and the last full one's */
     sqlite3_stmt *ckpt, *events, *ckbase;
 };
 
@@ -211,12 +212,6 @@ clear(tl_state *st)
     }
     st->live = 0;
     st->gen++;
-}
-
-size_t
-tl_state_live(const tl_state *st)
-{
-    return st->live;
 }
 
 /* Alive: spawned, not ended.  Checkpoints keep only these; the ended ones
@@ -484,18 +479,22 @@ mark(tl_state *st, int delta)
 }
 
 void *
-tl_state_save(tl_state *st, int full, size_t *len)
+tl_state_save(tl_state *st, size_t *len)
 {
     buf b = {0};
     uint64_t n = st->nloop, v = CKPT_DELTA, nkept = 0;
     uint32_t prev;
+    /* In full at most every live / 2 events (so ~40 bytes an event), and
+     * where a delta would keep more than half the live tasks. */
+    int full = !st->base || (uint64_t)(st->seq - st->full) >= st->live / 2;
 
-    /* A delta only where it keeps fewer than half the live tasks. */
-    for (size_t l = 0; !full && st->base && l < st->nloop; l++)
+    for (size_t l = 0; !full && l < st->nloop; l++)
         for (size_t i = 0; i < st->loop[l].ntask; i++)
             nkept += (uint64_t)kept(&st->loop[l], i, 1);
-    if (full || !st->base || nkept > st->live / 2)
+    if (full || nkept > st->live / 2) {
         v = CKPT_VERSION;
+        st->full = st->seq;
+    }
     PUT(&b, v);
     PUT(&b, st->seq);
     PUT(&b, st->time);
@@ -675,8 +674,8 @@ load(tl_state *st, const void *data, size_t len, int depth)
         GET(&r, L->running);
         GET(&r, nt);
         GET(&r, nkept);
-        /* Ended ones stay not spawned (full) or as the full one had them
-         * (delta): fix_ended() takes them from the table. */
+        /* Ended ones stay not spawned (full) or as the checkpoint before
+         * had them (delta): fix_ended() takes them from the table. */
         if (nt > ((uint64_t)1 << 32) || nkept > nt ||
             (nt > L->ntask && task_slots(L, l, (size_t)nt) != 0))
             return -1;
@@ -703,10 +702,6 @@ load(tl_state *st, const void *data, size_t len, int depth)
         L->nowner = no;
         get(&r, L->owner, no * sizeof *L->owner);
     }
-    st->live = 0;
-    for (size_t l = 0; l < st->nloop; l++)
-        for (size_t i = 0; i < st->loop[l].ntask; i++)
-            st->live += (size_t)task_alive(&st->loop[l].task[i]);
     st->gen++;
     return r.bad ? -1 : 0;
 }
@@ -824,8 +819,8 @@ tl_state_checkpoint_at(tl_state *st, int64_t seq)
 }
 
 /* tl_state_peek's reading of a checkpoint's (first) bytes in r: 0, or -1
- * where the bytes ran out or made no sense; *base: the full checkpoint a
- * delta builds on, else 0. */
+ * where the bytes ran out or made no sense; *base: the checkpoint a delta
+ * builds on, else 0. */
 static int
 peek_parse(rd *r, uint32_t loop, const uint32_t *ids, size_t n,
            uint32_t maxid, int *states, int64_t *base)

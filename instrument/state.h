@@ -66,13 +66,11 @@ void tl_state_free(tl_state *st);
 void tl_state_apply(tl_state *st, int64_t seq, int64_t time, uint32_t loop,
                     int kind, uint32_t task, int okind, uint32_t object,
                     int64_t a, int64_t b);
-/* Tasks spawned and not ended: what a checkpoint costs. */
-size_t tl_state_live(const tl_state *st);
 /* Serialises the state (ended tasks left out: the tasks table has them);
- * *len bytes, malloc'd (NULL on failure).  Full, or unless full says so a
- * delta: the live tasks that changed since the last full one, when that
- * is less than half of them. */
-void *tl_state_save(tl_state *st, int full, size_t *len);
+ * *len bytes, malloc'd (NULL on failure): in full at most every live / 2
+ * events, else a delta over the last one saved (the live tasks that
+ * changed since), unless that keeps more than half of them. */
+void *tl_state_save(tl_state *st, size_t *len);
 
 /* For readers: a state bound to a trace (borrowed db), at seq 0. */
 int tl_state_open(tl_state **out, sqlite3 *db);

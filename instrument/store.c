@@ -85,7 +85,6 @@ typedef struct imp {
     int64_t t0;                 /* first event's absolute time */
     int64_t seq;                /* events so far */
     tl_state *state;            /* the state, for checkpoints */
-    int64_t ckpt;               /* the last full checkpoint's seq */
     int64_t nkind[TL_EV__COUNT];    /* events per kind */
     lastseq *last;              /* by loop id */
     size_t nlast;               /* loops room */
@@ -295,10 +294,10 @@ index_record(imp *m, const tl_jrec *r, const char *p, int n, int64_t seq)
 }
 
 static int
-checkpoint(imp *m, int full)
+checkpoint(imp *m)
 {
     size_t len;
-    void *data = tl_state_save(m->state, full, &len);
+    void *data = tl_state_save(m->state, &len);
     int rc;
 
     if (!data)
@@ -357,14 +356,8 @@ on_record(const tl_jrec *r, const void *payload, void *udata)
     m->seq++;
     tl_state_apply(m->state, m->seq, r->time - m->t0, r->loop, r->kind, r->task,
                    r->okind, r->object, r->a, r->b);
-    if (m->seq % TL_STATE_EVERY == 0) {
-        /* In full every live / 2 events at most, else a delta. */
-        int full = (uint64_t)(m->seq - m->ckpt) >= tl_state_live(m->state) / 2;
-        if (full)
-            m->ckpt = m->seq;
-        if ((rc = checkpoint(m, full)) != 0)
-            return rc;
-    }
+    if (m->seq % TL_STATE_EVERY == 0 && (rc = checkpoint(m)) != 0)
+        return rc;
     if ((r->kind == TL_EV_SPAWN &&
          (rc = note_last(m, r->loop, r->object, 0, 1)) != 0) ||
         (rc = note_last(m, r->loop, r->task, m->seq, 0)) != 0)

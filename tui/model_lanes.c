@@ -116,7 +116,7 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
 {
     const tl_model_task *mt;
     uint32_t *ids;
-    int *states, *raw;
+    int *states, *raw, rc = -1;
     int64_t ck = 0;
     ran rn;
 
@@ -126,28 +126,21 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
     if (lane0 + nlanes > m->ntasks)
         nlanes = m->ntasks - lane0;
     mt = &m->tasks[lane0];
+    rn = (ran){m, first, zoom, ncols, lane0, nlanes, NULL};
     ids = malloc((nlanes + 1) * sizeof *ids);
     states = malloc(2 * (nlanes + 1) * sizeof *states);
-    if (!ids || !states) {
-        free(ids);
-        free(states);
-        return -1;
-    }
+    if (!ids || !states)
+        goto out;
     raw = states + nlanes + 1;
-    rn = (ran){m, first, zoom, ncols, lane0, nlanes, NULL};
+    /* The state at the cursor serves, and is rebuilt when next asked:
+     * a second state would cost a second tl_state_open. */
+    m->snap_ok = 0;
     /* Exact: every event from first on is replayed, so seen -- from
      * first - 1, or a checkpoint inside the first column would skip some. */
     if (zoom <= TL_MODEL_LANE_EXACT &&
         (!(rn.hit = calloc(ncols * nlanes + 1, 1)) ||
-         tl_state_at(m->st, first - 1) != 0)) {
-        free(rn.hit);
-        free(ids);
-        free(states);
-        return -1;
-    }
-    /* The state at the cursor serves, and is rebuilt when next asked:
-     * a second state would cost a second tl_state_open. */
-    m->snap_ok = 0;
+         tl_state_at(m->st, first - 1) != 0))
+        goto out;
     for (size_t c = 0; c < ncols; c++) {
         int64_t lo = first + (int64_t)c * zoom, hi = lo + zoom - 1;
         if (lo > m->last)
@@ -157,12 +150,8 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
         if (zoom <= TL_MODEL_LANE_EXACT ||
             peek(m, hi, mt, nlanes, ids, raw, &ck, states) != 0) {
             if (tl_state_at_each(m->st, hi, rn.hit ? ran_event : NULL,
-                                 &rn) != 0) {
-                free(rn.hit);
-                free(ids);
-                free(states);
-                return -1;
-            }
+                                 &rn) != 0)
+                goto out;
             for (size_t l = 0; l < nlanes; l++)
                 states[l] = tl_state_task_state(m->st, mt[l].loop, mt[l].id);
         }
@@ -174,8 +163,10 @@ tl_model_lanes(tl_model *m, int64_t first, int64_t zoom, size_t ncols,
                 *cell = TL_LANE_RUNNING;    /* the end shows, even if it ran */
         }
     }
+    rc = 0;
+out:
     free(rn.hit);
     free(ids);
     free(states);
-    return 0;
+    return rc;
 }
